@@ -1,0 +1,241 @@
+/**
+ * The actor system: an Effect service, built by a `Layer`, that spawns,
+ * finds and stops actors, and publishes their events and deadletters.
+ * Closing the layer's scope stops every actor (children first, each drained
+ * within the shutdown timeout), runs every `postStop` once, and leaves no
+ * fiber running.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { ActorSystem } from "effect-actors"
+ *
+ * const program = Effect.gen(function*() {
+ *   const system = yield* ActorSystem.ActorSystem
+ *   const counter = yield* system.spawn(Counter, "counter")
+ *   yield* counter.tell(new Increment({ by: 2 }))
+ *   console.log(yield* counter.ask(new GetCount()))
+ * })
+ *
+ * Effect.runPromise(program.pipe(Effect.provide(ActorSystem.layer({ name: "demo" }))))
+ * ```
+ * @since 0.1.0
+ */
+import {
+  Context,
+  Duration,
+  Effect,
+  FiberRef,
+  HashSet,
+  Layer,
+  type Logger,
+  Option,
+  type Queue,
+  Runtime,
+  type Scope,
+  Stream
+} from "effect"
+import type * as Actor from "./Actor.js"
+import { ActorNotFound, type ActorStopped, InvalidName, type NameTaken, type SpawnFailed } from "./Errors.js"
+import type * as Events from "./EventStream.js"
+import * as Mailbox from "./Mailbox.js"
+import type { Tagged } from "./Message.js"
+import type { Pid } from "./Pid.js"
+import * as Supervisor from "./Supervisor.js"
+import { invalidName, SystemImpl } from "./internal/system.js"
+
+/**
+ * Settings of an actor system. Every field but `name` has a default.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The system's name: part of every address. */
+  readonly name: string
+  /** The default mailbox (unbounded). */
+  readonly mailbox?: Mailbox.MailboxFactory
+  /** The default supervisor strategy (`Supervisor.stop`). */
+  readonly supervisor?: Supervisor.Strategy
+  /** Stop actors idle for this long (2 minutes); `"never"` turns passivation off. */
+  readonly passivateAfter?: Duration.DurationInput | "never"
+  /** How long a graceful stop may drain a mailbox before what is left becomes deadletters (10 seconds). */
+  readonly shutdownTimeout?: Duration.DurationInput
+  /** The default ask timeout (5 seconds). */
+  readonly askTimeout?: Duration.DurationInput
+  /** How many messages an actor may stash (1,000). */
+  readonly stashCapacity?: number
+  /** A logger for the actors' fibers (default: the logger of the fiber that builds the layer). */
+  readonly logger?: Logger.Logger<unknown, unknown>
+}
+
+/**
+ * Errors a spawn can fail with.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type SpawnError = InvalidName | NameTaken | SpawnFailed | ActorStopped
+
+/**
+ * What the system offers.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** The system's name. */
+  readonly name: string
+  /**
+   * Spawns a top-level actor. Names are unique among top-level actors: a
+   * taken name fails with `NameTaken` (see `Errors.NameTaken` for why we do
+   * not hand back the existing PID).
+   */
+  spawn<M extends Tagged, S, R>(
+    definition: Actor.Definition<M, S, R>,
+    name: string,
+    options?: Actor.SpawnOptions
+  ): Effect.Effect<Pid<M>, SpawnError, R>
+  /** Finds a live actor by name (or `parent/child` path). The PID is untyped: sends are checked at run time. */
+  lookup(name: string): Effect.Effect<Option.Option<Pid>>
+  /** Every live actor, parents before children. */
+  readonly actors: Effect.Effect<ReadonlyArray<Pid>>
+  /** How many actors are alive. */
+  readonly count: Effect.Effect<number>
+  /** Stops an actor by name, gracefully. */
+  stop(name: string): Effect.Effect<void, ActorNotFound>
+  /** Stops an actor by name at once (its mailbox goes to deadletters). */
+  kill(name: string): Effect.Effect<void, ActorNotFound>
+  /** Restarts an actor by name (see `Pid.restart`). */
+  respawn(name: string): Effect.Effect<void, ActorNotFound | import("./Errors.js").AskError>
+  /** Subscribes to events; the queue is live when this returns and closes with the scope. */
+  readonly subscribe: Effect.Effect<Queue.Dequeue<Events.Event>, never, Scope.Scope>
+  /** The events as a stream (subscribed when the stream starts). */
+  readonly events: Stream.Stream<Events.Event>
+  /** How many deadletters were published since the start. */
+  readonly deadletters: Effect.Effect<number>
+}
+
+/**
+ * The actor system service.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class ActorSystem extends Context.Tag("effect-actors/ActorSystem")<ActorSystem, Service>() {}
+
+/**
+ * Builds an actor system in the current scope; closing the scope shuts it
+ * down.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { ActorSystem } from "effect-actors"
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const system = yield* ActorSystem.make({ name: "demo", askTimeout: "1 second" })
+ *   yield* system.count
+ * }))
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options): Effect.Effect<Service, InvalidName, Scope.Scope> =>
+  Effect.gen(function*() {
+    const invalid = invalidName(options.name)
+    if (invalid !== undefined) return yield* Effect.fail(new InvalidName({ name: options.name, reason: invalid }))
+    const clock = yield* Effect.clock
+    let runtime = yield* Effect.runtime<never>()
+    if (options.logger !== undefined) {
+      runtime = Runtime.setFiberRef(runtime, FiberRef.currentLoggers, HashSet.make(options.logger))
+    }
+    const passivate = options.passivateAfter ?? "2 minutes"
+    const impl = new SystemImpl({
+      name: options.name,
+      defaults: {
+        mailbox: options.mailbox ?? Mailbox.unbounded,
+        supervisor: options.supervisor ?? Supervisor.stop,
+        passivateMillis: passivate === "never" ? 0 : Duration.toMillis(Duration.decode(passivate)),
+        stashCapacity: options.stashCapacity ?? 1000
+      },
+      askTimeout: Duration.decode(options.askTimeout ?? "5 seconds"),
+      shutdownTimeout: Duration.decode(options.shutdownTimeout ?? "10 seconds")
+    }, runtime, clock)
+    yield* Effect.addFinalizer(() => impl.shutdown())
+    return fromImpl(impl)
+  })
+
+const fromImpl = (impl: SystemImpl): Service => {
+  const found = (name: string) =>
+    Effect.suspend(() => {
+      const cell = impl.lookup(name)
+      return cell === undefined ? Effect.fail(new ActorNotFound({ name })) : Effect.succeed(cell)
+    })
+  return {
+    name: impl.name,
+    spawn: (definition, name, options) => impl.spawn(definition, name, options, undefined),
+    lookup: (name) =>
+      Effect.sync(() => {
+        const cell = impl.lookup(name)
+        return cell === undefined ? Option.none() : Option.some(cell.pid)
+      }),
+    actors: Effect.sync(() => impl.list().map((cell) => cell.pid)),
+    count: Effect.sync(() => impl.live),
+    stop: (name) => Effect.flatMap(found(name), (cell) => cell.pid.stop),
+    kill: (name) => Effect.flatMap(found(name), (cell) => cell.pid.kill),
+    respawn: (name) => Effect.flatMap(found(name), (cell) => cell.pid.restart),
+    subscribe: impl.bus.subscribe(),
+    events: Stream.unwrapScoped(Effect.map(impl.bus.subscribe(), (queue) => Stream.fromQueue(queue))),
+    deadletters: Effect.sync(() => impl.deadletterCount)
+  }
+}
+
+/**
+ * The actor system as a layer.
+ *
+ * @example
+ * ```ts
+ * import { ActorSystem } from "effect-actors"
+ * const SystemLive = ActorSystem.layer({ name: "shop", passivateAfter: "never" })
+ * ```
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options): Layer.Layer<ActorSystem, InvalidName> =>
+  Layer.scoped(ActorSystem, make(options))
+
+/**
+ * Spawns a top-level actor in the system of the context.
+ *
+ * @example
+ * ```ts
+ * import { ActorSystem } from "effect-actors"
+ * // const pid = yield* ActorSystem.spawn(Counter, "counter")
+ * ```
+ * @since 0.1.0
+ * @category accessors
+ */
+export const spawn = <M extends Tagged, S, R>(
+  definition: Actor.Definition<M, S, R>,
+  name: string,
+  options?: Actor.SpawnOptions
+): Effect.Effect<Pid<M>, SpawnError, R | ActorSystem> =>
+  Effect.flatMap(ActorSystem, (system) => system.spawn(definition, name, options))
+
+/**
+ * Finds a live actor by name in the system of the context.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const lookup = (name: string): Effect.Effect<Option.Option<Pid>, never, ActorSystem> =>
+  Effect.flatMap(ActorSystem, (system) => system.lookup(name))
+
+/**
+ * Subscribes to the events of the system of the context.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const subscribe: Effect.Effect<Queue.Dequeue<Events.Event>, never, ActorSystem | Scope.Scope> = Effect
+  .flatMap(ActorSystem, (system) => system.subscribe)

@@ -1,0 +1,181 @@
+/**
+ * Every failure a caller can act on, as a `Data.TaggedError`. Each carries the
+ * actor address (or name) and, where a message was involved, its tag.
+ *
+ * @since 0.1.0
+ */
+import { Data } from "effect"
+
+/**
+ * An actor or system name that does not match `[A-Za-z0-9][A-Za-z0-9_.~-]*`
+ * (at most 255 characters).
+ *
+ * @example
+ * ```ts
+ * // system.spawn(Counter, "bad name!") fails with InvalidName
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidName extends Data.TaggedError("InvalidName")<{
+  readonly name: string
+  readonly reason: string
+}> {}
+
+/**
+ * The name is already held by a live actor among its siblings (or, for a
+ * top-level actor, in the system). We refuse rather than hand back the
+ * existing PID: the existing actor may be of another kind, and a silent reuse
+ * hides bugs. Use `lookup` first when "get or spawn" is what you mean.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class NameTaken extends Data.TaggedError("NameTaken")<{
+  readonly name: string
+  readonly address: string
+}> {}
+
+/**
+ * The target actor has stopped (or is stopping) and accepts no new message.
+ * The message was published as a deadletter.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ActorStopped extends Data.TaggedError("ActorStopped")<{
+  readonly address: string
+  readonly messageTag?: string
+}> {}
+
+/**
+ * No live actor has that name.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ActorNotFound extends Data.TaggedError("ActorNotFound")<{
+  readonly name: string
+}> {}
+
+/**
+ * An ask received no reply within its timeout. The request was published as
+ * a deadletter; a late reply is dropped.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class AskTimeout extends Data.TaggedError("AskTimeout")<{
+  readonly address: string
+  readonly messageTag: string
+  readonly timeoutMillis: number
+}> {}
+
+/**
+ * A bounded mailbox was full. A tell was published as a deadletter; an ask
+ * fails at once with this error.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class MailboxFull extends Data.TaggedError("MailboxFull")<{
+  readonly address: string
+  readonly messageTag: string
+  readonly capacity: number
+}> {}
+
+/**
+ * A message whose tag is not part of the actor's protocol arrived through an
+ * untyped PID (typed PIDs make this a compile error).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UnknownMessage extends Data.TaggedError("UnknownMessage")<{
+  readonly address: string
+  readonly messageTag: string
+}> {}
+
+/**
+ * An argument is out of its range (for example a non-positive ask timeout).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidArgument extends Data.TaggedError("InvalidArgument")<{
+  readonly reason: string
+}> {}
+
+/**
+ * The actor's `preStart` failed: nothing was registered.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class SpawnFailed extends Data.TaggedError("SpawnFailed")<{
+  readonly name: string
+  readonly reason: string
+  readonly cause: unknown
+}> {}
+
+/**
+ * The handler failed (outside the request's own failure schema) or the actor
+ * stopped while an ask was waiting for its reply. The failure itself went to
+ * the supervisor.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class AskFailed extends Data.TaggedError("AskFailed")<{
+  readonly address: string
+  readonly messageTag: string
+  readonly reason: string
+}> {}
+
+/**
+ * Errors a spawn can fail with.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type SpawnError = InvalidName | NameTaken | SpawnFailed | ActorStopped
+
+/**
+ * Errors a tell can fail with.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type TellError = ActorStopped | MailboxFull
+
+/**
+ * Errors an ask can fail with, besides the request's own failure type.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type AskError = ActorStopped | MailboxFull | AskTimeout | AskFailed | InvalidArgument
+
+/**
+ * One request of a `batchAsk` failed: `index` says which, `error` why. The
+ * replies of the others are dropped.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class BatchAskFailed<E> extends Data.TaggedError("BatchAskFailed")<{
+  readonly index: number
+  readonly error: E
+}> {}
+
+/**
+ * `stash` was called with the stash already at its capacity. The failure goes
+ * to the actor's supervisor like any other.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class StashFull extends Data.TaggedError("StashFull")<{
+  readonly address: string
+  readonly capacity: number
+}> {}

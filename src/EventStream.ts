@@ -1,0 +1,152 @@
+/**
+ * The events an actor system publishes: lifecycle, supervision and
+ * deadletters. Subscribe with `ActorSystem.subscribe` (a scoped queue, ready
+ * before the call returns) or `ActorSystem.events` (a `Stream`).
+ *
+ * Publishing costs nothing while nobody listens.
+ *
+ * @since 0.1.0
+ */
+import { Data, Effect, Queue, type Scope } from "effect"
+import type { Address } from "./Address.js"
+
+/**
+ * An actor finished `preStart` and accepts messages.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class ActorStarted extends Data.TaggedClass("ActorStarted")<{ readonly address: Address }> {}
+
+/**
+ * Why an actor stopped.
+ *
+ * - `Stopped`: asked to stop (graceful), `Killed`: killed, `PoisonPill`: took a pill,
+ * - `Failed`: its supervisor chose Stop after a failure (`error` says what),
+ * - `RestartsExhausted`: the restart schedule ran out,
+ * - `ParentStopped`, `SystemShutdown`.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export type StopReason =
+  | "Stopped"
+  | "Killed"
+  | "PoisonPill"
+  | "Failed"
+  | "RestartsExhausted"
+  | "ParentStopped"
+  | "SystemShutdown"
+
+/**
+ * An actor stopped (its `postStop` has run). `error` is set when it stopped
+ * because of a failure.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class ActorStopped extends Data.TaggedClass("ActorStopped")<{
+  readonly address: Address
+  readonly reason: StopReason
+  readonly error?: string
+}> {}
+
+/**
+ * An idle actor was stopped and removed by passivation.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class ActorPassivated extends Data.TaggedClass("ActorPassivated")<{ readonly address: Address }> {}
+
+/**
+ * A child actor was spawned.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class ActorChildCreated extends Data.TaggedClass("ActorChildCreated")<{
+  readonly parent: Address
+  readonly child: Address
+}> {}
+
+/**
+ * An actor was restarted (by its supervisor or by `restart`).
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class ActorRestarted extends Data.TaggedClass("ActorRestarted")<{
+  readonly address: Address
+  readonly restarts: number
+  readonly error?: string
+}> {}
+
+/**
+ * An actor failed and waits for a decision (escalated to its parent, or
+ * waiting for the restart delay).
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class ActorSuspended extends Data.TaggedClass("ActorSuspended")<{
+  readonly address: Address
+  readonly error: string
+}> {}
+
+/**
+ * A message that could not be delivered or was not handled.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class Deadletter extends Data.TaggedClass("Deadletter")<{
+  readonly recipient: Address
+  readonly sender: Address | undefined
+  readonly message: unknown
+  readonly reason: string
+}> {}
+
+/**
+ * Every event of the stream.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export type Event =
+  | ActorStarted
+  | ActorStopped
+  | ActorPassivated
+  | ActorChildCreated
+  | ActorRestarted
+  | ActorSuspended
+  | Deadletter
+
+/** @internal */
+export class EventBus {
+  private subscribers: Array<Queue.Queue<Event>> = []
+
+  get active(): boolean {
+    return this.subscribers.length > 0
+  }
+
+  publish(event: Event): void {
+    for (const queue of this.subscribers) queue.unsafeOffer(event)
+  }
+
+  subscribe(): Effect.Effect<Queue.Dequeue<Event>, never, Scope.Scope> {
+    return Effect.acquireRelease(
+      Effect.tap(Queue.unbounded<Event>(), (queue) =>
+        Effect.sync(() => {
+          this.subscribers = [...this.subscribers, queue]
+        })),
+      (queue) =>
+        Effect.zipRight(
+          Effect.sync(() => {
+            this.subscribers = this.subscribers.filter((q) => q !== queue)
+          }),
+          Queue.shutdown(queue)
+        )
+    )
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * A PID is the handle of an actor: its address and the way to reach it. It is
+ * typed by the actor's messages, so sending a message the actor does not
+ * speak is a compile error; a PID found by name (`lookup`) is untyped and
+ * checks the tag at run time (`UnknownMessage`).
+ *
+ * Every operation is available as a method (`pid.tell(msg)`) and as a
+ * pipeable function (`Pid.tell(pid, msg)` or `pid.pipe(Pid.tell(msg))`).
+ *
+ * @since 0.1.0
+ */
+import type { Duration, Effect, Equal, Pipeable } from "effect"
+import { dual } from "effect/Function"
+import type { Address } from "./Address.js"
+import type { AskError, TellError, UnknownMessage } from "./Errors.js"
+import type { FailureOf, ReplyOf, RequestOf, Tagged } from "./Message.js"
+
+/**
+ * @since 0.1.0
+ * @category symbols
+ */
+export const TypeId: unique symbol = Symbol.for("effect-actors/Pid")
+
+/**
+ * @since 0.1.0
+ * @category symbols
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * Options of an ask.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AskOptions {
+  /** How long to wait for the reply (default: the system's `askTimeout`). */
+  readonly timeout?: Duration.DurationInput
+}
+
+/**
+ * The handle of an actor that accepts messages of type `M`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * // const pid = yield* system.spawn(Counter, "counter")
+ * // yield* pid.tell(new Increment({ by: 2 }))
+ * // const n = yield* pid.ask(new GetCount())
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface Pid<M = Tagged> extends Equal.Equal, Pipeable.Pipeable {
+  readonly [TypeId]: TypeId
+  /** Where the actor lives. */
+  readonly address: Address
+  /** The actor's name (the last segment of its address). */
+  readonly name: string
+  /** Sends a message without waiting. Fails at once if the actor stopped or its bounded mailbox is full. */
+  tell(message: M): Effect.Effect<void, TellError | UnknownMessage>
+  /** Sends a request and waits for the reply, typed by the request's schema. */
+  ask<Q extends RequestOf<M>>(
+    message: Q,
+    options?: AskOptions
+  ): Effect.Effect<ReplyOf<Q>, FailureOf<Q> | AskError | UnknownMessage>
+  /** Tells every message in order; stops at the first refusal. */
+  batchTell(messages: Iterable<M>): Effect.Effect<void, TellError | UnknownMessage>
+  /** Asks every request and returns the replies in order; fails as a whole on the first failure. */
+  batchAsk<Q extends RequestOf<M>>(
+    messages: Iterable<Q>,
+    options?: AskOptions
+  ): Effect.Effect<Array<ReplyOf<Q>>, BatchAskError<Q>>
+  /** Stops the actor gracefully: drains its mailbox (within the shutdown timeout), stops its children, runs `postStop`. */
+  readonly stop: Effect.Effect<void>
+  /** Stops the actor at once: what is left in its mailbox becomes deadletters. */
+  readonly kill: Effect.Effect<void>
+  /** Restarts the actor (children stopped, `postStop`, fresh state, `preStart`), keeping its mailbox and address. */
+  readonly restart: Effect.Effect<void, AskError>
+  /** Whether the actor is running. */
+  readonly isAlive: Effect.Effect<boolean>
+  /** This actor will receive `Terminated` when `target` stops. */
+  watch(target: Pid<never>): Effect.Effect<void>
+  /** Cancels a `watch`. */
+  unwatch(target: Pid<never>): Effect.Effect<void>
+}
+
+/**
+ * The error of a `batchAsk`: the first failure, with the index of the request
+ * that failed.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type BatchAskError<Q> = import("./Errors.js").BatchAskFailed<FailureOf<Q> | AskError | UnknownMessage>
+
+/**
+ * Whether a value is a PID.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isPid = (u: unknown): u is Pid<never> => typeof u === "object" && u !== null && TypeId in u
+
+/**
+ * Sends a message without waiting.
+ *
+ * @example
+ * ```ts
+ * import { Pid } from "effect-actors"
+ * // yield* Pid.tell(counter, new Increment({ by: 1 }))
+ * // yield* counter.pipe(Pid.tell(new Increment({ by: 1 })))
+ * ```
+ * @since 0.1.0
+ * @category messaging
+ */
+export const tell: {
+  <M>(message: NoInfer<M>): (self: Pid<M>) => Effect.Effect<void, TellError | UnknownMessage>
+  <M>(self: Pid<M>, message: NoInfer<M>): Effect.Effect<void, TellError | UnknownMessage>
+} = dual(2, <M>(self: Pid<M>, message: M) => self.tell(message))
+
+/**
+ * Sends a request and waits for its typed reply.
+ *
+ * @example
+ * ```ts
+ * import { Pid } from "effect-actors"
+ * // const n = yield* Pid.ask(counter, new GetCount(), { timeout: "1 second" })
+ * ```
+ * @since 0.1.0
+ * @category messaging
+ */
+export const ask: {
+  <M, Q extends RequestOf<M>>(
+    message: Q,
+    options?: AskOptions
+  ): (self: Pid<M>) => Effect.Effect<ReplyOf<Q>, FailureOf<Q> | AskError | UnknownMessage>
+  <M, Q extends RequestOf<M>>(
+    self: Pid<M>,
+    message: Q,
+    options?: AskOptions
+  ): Effect.Effect<ReplyOf<Q>, FailureOf<Q> | AskError | UnknownMessage>
+} = dual(
+  (args) => isPid(args[0]),
+  <M, Q extends RequestOf<M>>(self: Pid<M>, message: Q, options?: AskOptions) => self.ask(message, options)
+)
+
+/**
+ * Stops an actor gracefully and waits until it has stopped.
+ *
+ * @since 0.1.0
+ * @category lifecycle
+ */
+export const stop = <M>(self: Pid<M>): Effect.Effect<void> => self.stop

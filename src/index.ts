@@ -1,0 +1,14 @@
+/**
+ * effect-actors: an Effect-native actor framework.
+ *
+ * @since 0.1.0
+ */
+export * as Actor from "./Actor.js"
+export * as ActorSystem from "./ActorSystem.js"
+export * as Address from "./Address.js"
+export * as Errors from "./Errors.js"
+export * as EventStream from "./EventStream.js"
+export * as Mailbox from "./Mailbox.js"
+export * as Message from "./Message.js"
+export * as Pid from "./Pid.js"
+export * as Supervisor from "./Supervisor.js"

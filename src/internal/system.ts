@@ -1,0 +1,221 @@
+/**
+ * The actor system's machinery: the registry of top-level actors, spawning,
+ * deadletters, events and shutdown.
+ *
+ * @internal
+ */
+import { type Clock, type Context, Duration, Effect, Exit, type Runtime } from "effect"
+import type * as Actor from "../Actor.js"
+import { ActorStopped, InvalidName, NameTaken, SpawnFailed } from "../Errors.js"
+import * as Events from "../EventStream.js"
+import type { MailboxFactory } from "../Mailbox.js"
+import type { Tagged } from "../Message.js"
+import type * as Pid from "../Pid.js"
+import type { Strategy } from "../Supervisor.js"
+import { Cell, type CellOptions } from "./cell.js"
+import { Dispatcher } from "./dispatcher.js"
+import { Timers } from "./timers.js"
+
+const namePattern = /^[A-Za-z0-9][A-Za-z0-9_.~-]*$/
+
+/** Why a name is invalid, or undefined when it is fine. */
+export const invalidName = (name: string): string | undefined => {
+  if (typeof name !== "string" || name.length === 0) return "a name cannot be empty"
+  if (name.length > 255) return "a name has at most 255 characters"
+  if (!namePattern.test(name)) return "a name starts with a letter or digit and holds only letters, digits and _ . ~ -"
+  return undefined
+}
+
+/** @internal */
+export interface SystemSettings {
+  readonly name: string
+  readonly defaults: CellOptions
+  readonly askTimeout: Duration.Duration
+  readonly shutdownTimeout: Duration.Duration
+}
+
+/** @internal */
+export class SystemImpl {
+  readonly name: string
+  host = ""
+  port = 0
+  readonly timers: Timers
+  readonly dispatcher: Dispatcher
+  readonly askTimeoutMillis: number
+  readonly shutdownTimeout: Duration.Duration
+  readonly defaults: CellOptions
+  readonly top = new Map<string, Cell>()
+  readonly bus = new Events.EventBus()
+  live = 0
+  deadletterCount = 0
+  closing = false
+
+  constructor(settings: SystemSettings, runtime: Runtime.Runtime<never>, clock: Clock.Clock) {
+    this.name = settings.name
+    this.defaults = settings.defaults
+    this.askTimeoutMillis = Duration.toMillis(settings.askTimeout)
+    this.shutdownTimeout = settings.shutdownTimeout
+    this.timers = new Timers(clock, runtime)
+    this.dispatcher = new Dispatcher(runtime, 32)
+  }
+
+  spawn<M extends Tagged, S, R>(
+    def: Actor.Definition<M, S, R>,
+    name: string,
+    options: Actor.SpawnOptions | undefined,
+    parent: Cell | undefined
+  ): Effect.Effect<Pid.Pid<M>, InvalidName | NameTaken | SpawnFailed | ActorStopped, R> {
+    return Effect.contextWithEffect((context: Context.Context<R>): Effect.Effect<
+      Pid.Pid<M>,
+      InvalidName | NameTaken | SpawnFailed | ActorStopped
+    > => {
+      const invalid = invalidName(name)
+      if (invalid !== undefined) return Effect.fail(new InvalidName({ name, reason: invalid }))
+      if (this.closing) return Effect.fail(new ActorStopped({ address: `effect-actors://${this.name}` }))
+      if (parent !== undefined && parent.status !== 1) {
+        return Effect.fail(new ActorStopped({ address: parent.addressString() }))
+      }
+      const existing = parent === undefined ? this.top.get(name) : parent.x?.children?.get(name)
+      if (existing !== undefined) {
+        return Effect.fail(new NameTaken({ name, address: existing.addressString() }))
+      }
+      const cell = new Cell(
+        this,
+        def as unknown as Actor.Definition<Tagged, unknown, unknown>,
+        name,
+        parent,
+        context as Context.Context<never>,
+        this.resolveOptions(def.options, options, parent)
+      )
+      if (parent === undefined) this.top.set(name, cell)
+      else parent.addChild(cell)
+      this.live++
+      try {
+        cell.state = def.initialState()
+      } catch (error) {
+        this.unregister(cell)
+        cell.status = 3
+        return Effect.fail(new SpawnFailed({ name, reason: "initialState threw", cause: error }))
+      }
+      return Effect.flatMap(Effect.exit(cell.runPreStart()), (exit) => {
+        if (Exit.isFailure(exit)) {
+          this.unregister(cell)
+          cell.status = 3
+          return Effect.fail(new SpawnFailed({ name, reason: "preStart failed", cause: exit.cause }))
+        }
+        this.started(cell)
+        return Effect.succeed(cell.pid as unknown as Pid.Pid<M>)
+      })
+    })
+  }
+
+  private started(cell: Cell): void {
+    cell.status = 1
+    if (this.bus.active) {
+      this.publish(new Events.ActorStarted({ address: cell.address }))
+      if (cell.parent !== undefined) {
+        this.publish(new Events.ActorChildCreated({ parent: cell.parent.address, child: cell.address }))
+      }
+    }
+    if ((cell.flags & 2) !== 0) {
+      // Stopped while preStart ran.
+      cell.flags &= ~2
+      cell.requestStop(true, cell.extras.stopReason)
+      return
+    }
+    if (cell.mailboxSize > 0 && (cell.flags & 1) === 0) {
+      cell.flags |= 1
+      this.dispatcher.schedule(cell)
+    } else if (cell.options.passivateMillis > 0) {
+      this.timers.add(cell, cell.options.passivateMillis)
+    }
+  }
+
+  private resolveOptions(
+    fromDefinition: Actor.SpawnOptions,
+    fromSpawn: Actor.SpawnOptions | undefined,
+    parent: Cell | undefined
+  ): CellOptions {
+    const defaults = this.defaults
+    const inherited = parent?.options.supervisor ?? defaults.supervisor
+    const mailbox: MailboxFactory = fromSpawn?.mailbox ?? fromDefinition.mailbox ?? defaults.mailbox
+    const supervisor: Strategy = fromSpawn?.supervisor ?? fromDefinition.supervisor ?? inherited
+    const passivate = fromSpawn?.passivateAfter ?? fromDefinition.passivateAfter
+    const passivateMillis = passivate === undefined
+      ? defaults.passivateMillis
+      : passivate === "never"
+      ? 0
+      : Duration.toMillis(Duration.decode(passivate))
+    const stashCapacity = fromSpawn?.stashCapacity ?? fromDefinition.stashCapacity ?? defaults.stashCapacity
+    if (
+      mailbox === defaults.mailbox && supervisor === defaults.supervisor &&
+      passivateMillis === defaults.passivateMillis && stashCapacity === defaults.stashCapacity
+    ) {
+      return defaults
+    }
+    return { mailbox, supervisor, passivateMillis, stashCapacity }
+  }
+
+  unregister(cell: Cell): void {
+    if (cell.parent === undefined) {
+      if (this.top.get(cell.name) === cell) this.top.delete(cell.name)
+    } else {
+      const siblings = cell.parent.x?.children
+      if (siblings?.get(cell.name) === cell) siblings.delete(cell.name)
+    }
+    this.live--
+  }
+
+  /** Finds a live actor by name, or by path (`parent/child`). */
+  lookup(path: string): Cell | undefined {
+    const parts = path.split("/")
+    let cell = this.top.get(parts[0] ?? "")
+    for (let i = 1; i < parts.length && cell !== undefined; i++) {
+      cell = cell.x?.children?.get(parts[i] ?? "")
+    }
+    return cell !== undefined && cell.isAlive ? cell : undefined
+  }
+
+  /** Every live actor, parents before their children. */
+  list(): Array<Cell> {
+    const out: Array<Cell> = []
+    const visit = (cells: Iterable<Cell>) => {
+      for (const cell of cells) {
+        if (!cell.isAlive) continue
+        out.push(cell)
+        const children = cell.x?.children
+        if (children !== undefined) visit(children.values())
+      }
+    }
+    visit(this.top.values())
+    return out
+  }
+
+  deadletter(cell: Cell, message: unknown, sender: Pid.Pid<never> | undefined, reason: string): void {
+    this.deadletterCount++
+    if (this.bus.active) {
+      this.bus.publish(
+        new Events.Deadletter({ recipient: cell.address, sender: sender?.address, message, reason })
+      )
+    }
+  }
+
+  publish(event: Events.Event): void {
+    if (this.bus.active) this.bus.publish(event)
+  }
+
+  /** Stops every actor (children first), then the workers and the timer. */
+  shutdown(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      this.closing = true
+      const cells = [...this.top.values()]
+      return Effect.forEach(cells, (cell) => cell.stop(false, "SystemShutdown"), {
+        concurrency: "unbounded",
+        discard: true
+      })
+    }).pipe(
+      Effect.zipRight(Effect.suspend(() => this.timers.close())),
+      Effect.zipRight(Effect.suspend(() => this.dispatcher.close()))
+    )
+  }
+}
