@@ -14,7 +14,7 @@
  *
  * @internal
  */
-import { Cause, Duration, Effect, Equal, Exit, Fiber, Hash, Option, Schedule, Schema } from "effect"
+import { Cause, Duration, Effect, Effectable, Equal, Exit, Fiber, Hash, Option, Schedule, Schema } from "effect"
 import { pipeArguments } from "effect/Pipeable"
 import type * as Actor from "../Actor.js"
 import { Address } from "../Address.js"
@@ -25,6 +25,7 @@ import {
   InvalidArgument,
   MailboxFull,
   StashFull,
+  type TellError,
   UnknownMessage
 } from "../Errors.js"
 import * as Events from "../EventStream.js"
@@ -35,6 +36,7 @@ import type { Strategy } from "../Supervisor.js"
 import type { Runnable, Worker } from "./dispatcher.js"
 import { currentRunnable } from "./dispatcher.js"
 import { AskHandle, type AskTarget, Envelope } from "./envelope.js"
+import { currentFiber, MISS, runIfSync } from "./fastpath.js"
 import type { SystemImpl } from "./system.js"
 import { TimerNode } from "./timers.js"
 
@@ -66,6 +68,10 @@ const PASSIVATED = 32
 
 /** Messages processed per activation before the cell yields its worker. */
 const THROUGHPUT = 256
+
+/** What `invoke` returns when it processed every message itself. */
+const DRAINED: unique symbol = Symbol.for("effect-actors/drained")
+const drained = Effect.succeed(DRAINED)
 
 /** A failure escalated by a child; processed by the parent as its own failure. */
 class Escalation {
@@ -105,7 +111,10 @@ class Extras {
   address: Address | undefined = undefined
   restarts = 0
   restartDriver: Schedule.ScheduleDriver<unknown, unknown> | undefined = undefined
-  lastFailureAt = 0
+  /** When the last supervised failure happened (for `resetAfter`); -1 before the first. */
+  lastFailureAt = -1
+  /** The child whose escalation this actor escalated in turn: resumed with it. */
+  escalatedChild: Cell | undefined = undefined
   pipes: Set<Fiber.RuntimeFiber<unknown, unknown>> | undefined = undefined
 }
 
@@ -175,7 +184,7 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
       this.deadletter(message, sender, "actor stopped")
       return new ActorStopped({ address: this.addressString(), messageTag: message._tag })
     }
-    if (!this.def.tags.has(message._tag) && message !== poisonPill) {
+    if (!this.def.tags.has(message._tag) && message !== poisonPill && this.def.receiveAny === undefined) {
       this.deadletter(message, sender, "unknown message")
       return new UnknownMessage({ address: this.addressString(), messageTag: message._tag })
     }
@@ -255,7 +264,27 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
     return true
   }
 
+  /**
+   * Runs the current message's handler. Handlers whose Effect is a plain
+   * success or sync thunk run right here, and the loop goes on with the next
+   * message without a turn of the fiber's run loop; the first other Effect
+   * goes back to the runtime (and `step` sees its value).
+   */
   private invoke(): Effect.Effect<unknown, unknown> {
+    try {
+      for (;;) {
+        const effect = this.dispatch()
+        const value = runIfSync(effect)
+        if (value === MISS) return effect
+        this.step(value)
+        if (!this.next()) return drained
+      }
+    } catch (defect) {
+      return Effect.die(defect)
+    }
+  }
+
+  private dispatch(): Effect.Effect<unknown, unknown> {
     // `next` just set it.
     const envelope = this.current!
     const message = envelope.message
@@ -273,12 +302,15 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
     if (message instanceof Escalation) return Effect.failCause(message.cause)
     if (message instanceof RestartRequest) return this.restartNow(undefined)
     if (message instanceof Terminated) return Effect.void
+    const receiveAny = this.def.receiveAny
+    if (receiveAny !== undefined) return receiveAny(message, this.ctx()) as Effect.Effect<unknown, unknown>
     this.flags |= HANDED_OFF
     this.unhandledCurrent(envelope, "unhandled message")
     return Effect.void
   }
 
   private step(value: unknown): void {
+    if (value === DRAINED) return
     const envelope = this.current
     this.current = undefined
     this.processed++
@@ -365,6 +397,7 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
           case "Escalate": {
             if (this.parent !== undefined && this.parent.status === RUNNING) {
               this.flags |= SUSPENDED
+              if (escalated !== undefined) this.extras.escalatedChild = escalated.child
               this.publish(new Events.ActorSuspended({ address: this.address, error: squashMessage(cause) }))
               this.parent.sendSystem(new Escalation(this, cause), this.pid)
               return Effect.void
@@ -384,9 +417,15 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
   resumeAfterEscalation(): void {
     if ((this.flags & SUSPENDED) === 0) return
     this.flags &= ~SUSPENDED
+    const x = this.extras
+    const child = x.escalatedChild
+    x.escalatedChild = undefined
+    child?.resumeAfterEscalation()
     if (!this.isEmpty() && (this.flags & SCHEDULED) === 0 && this.status === RUNNING) {
       this.flags |= SCHEDULED
       this.system.dispatcher.schedule(this)
+    } else if (this.status === RUNNING && this.options.passivateMillis > 0) {
+      this.timers.add(this, this.options.passivateMillis)
     }
   }
 
@@ -400,7 +439,7 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
     const budget: Effect.Effect<boolean> = cause === undefined ? Effect.succeed(true) : Effect.gen(this, function*() {
       const now = this.timers.now()
       const driver = x.restartDriver ??= yield* Schedule.driver(strategy.restarts)
-      if (x.lastFailureAt > 0 && now - x.lastFailureAt >= Duration.toMillis(strategy.resetAfter)) {
+      if (x.lastFailureAt >= 0 && now - x.lastFailureAt >= Duration.toMillis(strategy.resetAfter)) {
         yield* driver.reset
       }
       x.lastFailureAt = now
@@ -545,7 +584,7 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
     })
   }
 
-  private stopChildren(reason: Events.StopReason): Effect.Effect<void> {
+  stopChildren(reason: Events.StopReason): Effect.Effect<void> {
     const children = this.x?.children
     if (children === undefined || children.size === 0) return Effect.void
     return Effect.forEach([...children.values()], (child) => child.stop(false, reason), {
@@ -617,6 +656,7 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
       for (const target of x.watching) target.x?.watchers?.delete(this)
       x.watching = undefined
     }
+    this.system.remote?.stopped(this, x.stopReason)
     this.publish(
       (this.flags & PASSIVATED) !== 0
         ? new Events.ActorPassivated({ address })
@@ -726,6 +766,26 @@ const senderOf = <A, E>(fiber: Fiber.RuntimeFiber<A, E>): AnyPid | undefined => 
   return runnable instanceof Cell ? runnable.pid : undefined
 }
 
+/**
+ * The sender of a send made by the running fiber. `Effect.suspend` plus the
+ * current fiber is cheaper than `Effect.withFiberRuntime` on the tell path.
+ */
+const currentSender = (): AnyPid | undefined => {
+  const fiber = currentFiber()
+  return fiber === undefined ? undefined : senderOf(fiber)
+}
+
+/** A tell as one small object: cheaper than a suspend and its closure. */
+class TellEffect extends Effectable.Class<void, ActorStopped | MailboxFull | UnknownMessage> {
+  constructor(readonly cell: Cell, readonly message: Tagged) {
+    super()
+  }
+  commit(): Effect.Effect<void, ActorStopped | MailboxFull | UnknownMessage> {
+    const error = this.cell.send(this.message, currentSender(), undefined)
+    return error === undefined ? Effect.void : Effect.fail(error)
+  }
+}
+
 /** A PID of a local actor. */
 export class LocalPid implements Pid.Pid<Tagged> {
   readonly [Pid.TypeId]: Pid.TypeId = Pid.TypeId
@@ -740,10 +800,7 @@ export class LocalPid implements Pid.Pid<Tagged> {
   }
 
   tell(message: Tagged): Effect.Effect<void, ActorStopped | MailboxFull | UnknownMessage> {
-    return Effect.withFiberRuntime((fiber) => {
-      const error = this.cell.send(message, senderOf(fiber), undefined)
-      return error === undefined ? Effect.void : Effect.fail(error)
-    })
+    return new TellEffect(this.cell, message)
   }
 
   ask(message: Tagged, options?: Pid.AskOptions): Effect.Effect<never, never> {
@@ -817,12 +874,14 @@ export class LocalPid implements Pid.Pid<Tagged> {
   watch(target: Pid.Pid<never>): Effect.Effect<void> {
     return Effect.sync(() => {
       if (target instanceof LocalPid) this.cell.watch(target.cell)
+      else this.cell.system.remote?.watch(this.cell, target)
     })
   }
 
   unwatch(target: Pid.Pid<never>): Effect.Effect<void> {
     return Effect.sync(() => {
       if (target instanceof LocalPid) this.cell.unwatch(target.cell)
+      else this.cell.system.remote?.unwatch(this.cell, target)
     })
   }
 
@@ -990,7 +1049,7 @@ export class ReceiveContextImpl implements Actor.ReceiveContext<Tagged, unknown,
     return Effect.sync(() => this.cell.unstash(true))
   }
 
-  forward(to: Pid.Pid<Tagged>): Effect.Effect<void, ActorStopped | MailboxFull | UnknownMessage> {
+  forward(to: Pid.Pid<Tagged>): Effect.Effect<void, TellError | UnknownMessage> {
     return Effect.suspend(() => {
       const envelope = this.cell.current
       if (envelope === undefined) return Effect.void
