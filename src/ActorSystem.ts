@@ -32,17 +32,28 @@ import {
   Option,
   type Queue,
   Runtime,
+  Schedule,
   type Scope,
   Stream
 } from "effect"
 import type * as Actor from "./Actor.js"
-import { ActorNotFound, type ActorStopped, InvalidName, type NameTaken, type SpawnFailed } from "./Errors.js"
+import * as Address from "./Address.js"
+import {
+  ActorNotFound,
+  type ActorStopped,
+  InvalidName,
+  type NameTaken,
+  NodeUnreachable,
+  type RemoteError,
+  type SpawnFailed
+} from "./Errors.js"
 import type * as Events from "./EventStream.js"
 import * as Mailbox from "./Mailbox.js"
+import type * as Metrics from "./Metrics.js"
 import type { Tagged } from "./Message.js"
 import type { Pid } from "./Pid.js"
 import * as Supervisor from "./Supervisor.js"
-import { invalidName, SystemImpl } from "./internal/system.js"
+import { implKey, invalidName, SystemImpl } from "./internal/system.js"
 
 /**
  * Settings of an actor system. Every field but `name` has a default.
@@ -65,6 +76,8 @@ export interface Options {
   readonly askTimeout?: Duration.DurationInput
   /** How many messages an actor may stash (1,000). */
   readonly stashCapacity?: number
+  /** Metric export settings (see `Metrics`): interval, per-actor series, processing time. */
+  readonly metrics?: Metrics.Options
   /** A logger for the actors' fibers (default: the logger of the fiber that builds the layer). */
   readonly logger?: Logger.Logger<unknown, unknown>
 }
@@ -114,6 +127,18 @@ export interface Service {
   readonly events: Stream.Stream<Events.Event>
   /** How many deadletters were published since the start. */
   readonly deadletters: Effect.Effect<number>
+  /** Actor count, deadletters and messages processed; also exports them to Effect's metric registry. */
+  readonly metrics: Effect.Effect<Metrics.SystemMetrics>
+  /**
+   * Finds an actor on another node by address (`effect-actors://sys@host:port/name`)
+   * or by `{ host, port, name }`. Needs the remoting layer (`Remoting.layer`);
+   * a missing name is `Option.none()`, a node that does not answer (or a
+   * system without remoting) `NodeUnreachable`. The PID is untyped; use
+   * `Remoting.lookup(address, Definition)` for a typed one.
+   */
+  remoteLookup(
+    address: Address.Address | string | { readonly host: string; readonly port: number; readonly name: string }
+  ): Effect.Effect<Option.Option<Pid>, RemoteError>
 }
 
 /**
@@ -159,9 +184,16 @@ export const make = (options: Options): Effect.Effect<Service, InvalidName, Scop
         stashCapacity: options.stashCapacity ?? 1000
       },
       askTimeout: Duration.decode(options.askTimeout ?? "5 seconds"),
-      shutdownTimeout: Duration.decode(options.shutdownTimeout ?? "10 seconds")
+      shutdownTimeout: Duration.decode(options.shutdownTimeout ?? "10 seconds"),
+      metrics: options.metrics
     }, runtime, clock)
     yield* Effect.addFinalizer(() => impl.shutdown())
+    const interval = options.metrics?.interval
+    if (interval !== undefined) {
+      yield* Effect.forkScoped(
+        Effect.sync(() => impl.exportMetrics()).pipe(Effect.repeat(Schedule.spaced(interval)))
+      )
+    }
     return fromImpl(impl)
   })
 
@@ -171,7 +203,7 @@ const fromImpl = (impl: SystemImpl): Service => {
       const cell = impl.lookup(name)
       return cell === undefined ? Effect.fail(new ActorNotFound({ name })) : Effect.succeed(cell)
     })
-  return {
+  const service: Service = {
     name: impl.name,
     spawn: (definition, name, options) => impl.spawn(definition, name, options, undefined),
     lookup: (name) =>
@@ -186,8 +218,28 @@ const fromImpl = (impl: SystemImpl): Service => {
     respawn: (name) => Effect.flatMap(found(name), (cell) => cell.pid.restart),
     subscribe: impl.bus.subscribe(),
     events: Stream.unwrapScoped(Effect.map(impl.bus.subscribe(), (queue) => Stream.fromQueue(queue))),
-    deadletters: Effect.sync(() => impl.deadletterCount)
+    deadletters: Effect.sync(() => impl.deadletterCount),
+    metrics: Effect.sync(() => impl.exportMetrics()),
+    remoteLookup: (address) =>
+      Effect.suspend(() => {
+        const parsed = typeof address === "string"
+          ? Address.parse(address)
+          : address instanceof Address.Address
+          ? address
+          : Address.make({ system: "", host: address.host, port: address.port, path: address.name.split("/") })
+        const node = parsed === undefined ? String(address) : `${parsed.host}:${parsed.port}`
+        if (impl.remote === undefined) {
+          return Effect.fail(new NodeUnreachable({ node, reason: "remoting is not enabled on this system" }))
+        }
+        if (parsed === undefined || parsed.host === "") {
+          return Effect.fail(new NodeUnreachable({ node, reason: "not the address of a remote actor" }))
+        }
+        return impl.remote.lookup(parsed)
+      })
   }
+  // The remoting layer reaches the machinery through this hidden key.
+  Object.defineProperty(service, implKey, { value: impl, enumerable: false })
+  return service
 }
 
 /**

@@ -14,6 +14,8 @@ import { dual } from "effect/Function"
 import type { Address } from "./Address.js"
 import type { AskError, TellError, UnknownMessage } from "./Errors.js"
 import type { FailureOf, ReplyOf, RequestOf, Tagged } from "./Message.js"
+import type { ActorMetrics } from "./Metrics.js"
+import { poisonPill as thePoisonPill } from "./Message.js"
 
 /**
  * @since 0.1.0
@@ -79,6 +81,8 @@ export interface Pid<M = Tagged> extends Equal.Equal, Pipeable.Pipeable {
   readonly restart: Effect.Effect<void, AskError>
   /** Whether the actor is running. */
   readonly isAlive: Effect.Effect<boolean>
+  /** A snapshot of the actor's counters (also exported to Effect's metric registry). */
+  readonly metrics: Effect.Effect<ActorMetrics>
   /** This actor will receive `Terminated` when `target` stops. */
   watch(target: Pid<never>): Effect.Effect<void>
   /** Cancels a `watch`. */
@@ -152,3 +156,23 @@ export const ask: {
  * @category lifecycle
  */
 export const stop = <M>(self: Pid<M>): Effect.Effect<void> => self.stop
+
+/**
+ * Sends a `PoisonPill`: the actor stops once every message told before the
+ * pill has been processed; messages told after it become deadletters. Unlike
+ * `stop`, which refuses new messages at once, the pill waits its turn in the
+ * mailbox. A PID typed by its protocol does not take system messages in
+ * `tell`, so this is how to send one.
+ *
+ * @example
+ * ```ts
+ * import { Pid } from "effect-actors"
+ * // yield* counter.tell(new Increment({ by: 1 }))
+ * // yield* Pid.poisonPill(counter) // the Increment is processed first
+ * ```
+ * @since 0.1.0
+ * @category lifecycle
+ */
+export const poisonPill = <M>(self: Pid<M>): Effect.Effect<void, TellError> =>
+  // Every actor accepts the pill whatever its protocol, so UnknownMessage cannot occur.
+  (self as unknown as Pid<typeof thePoisonPill>).tell(thePoisonPill) as Effect.Effect<void, TellError>

@@ -29,6 +29,7 @@ import {
   UnknownMessage
 } from "../Errors.js"
 import * as Events from "../EventStream.js"
+import type { ActorMetrics } from "../Metrics.js"
 import type { Mailbox, MailboxFactory } from "../Mailbox.js"
 import { isRequest, poisonPill, type Tagged, Terminated } from "../Message.js"
 import * as Pid from "../Pid.js"
@@ -116,6 +117,10 @@ class Extras {
   /** The child whose escalation this actor escalated in turn: resumed with it. */
   escalatedChild: Cell | undefined = undefined
   pipes: Set<Fiber.RuntimeFiber<unknown, unknown>> | undefined = undefined
+  /** Clock nanoseconds when the current message started (with `processingTime`). */
+  startedAt = 0
+  /** How long the last message took, in nanoseconds (with `processingTime`). */
+  lastNanos = -1
 }
 
 /** @internal */
@@ -261,6 +266,7 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
     else envelope = this.mailbox?.poll()
     if (envelope === undefined) return false
     this.current = envelope
+    if (this.system.processingTime) x.startedAt = this.timers.nanos()
     return true
   }
 
@@ -275,13 +281,21 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
       for (;;) {
         const effect = this.dispatch()
         const value = runIfSync(effect)
-        if (value === MISS) return effect
+        if (value === MISS) return this.annotated(effect)
         this.step(value)
         if (!this.next()) return drained
       }
     } catch (defect) {
       return Effect.die(defect)
     }
+  }
+
+  /** Logs from a handler carry the actor's address and the message's tag. */
+  private annotated(effect: Effect.Effect<unknown, unknown>): Effect.Effect<unknown, unknown> {
+    return Effect.annotateLogs(effect, {
+      actor: this.addressString(),
+      message: this.current?.message._tag ?? ""
+    })
   }
 
   private dispatch(): Effect.Effect<unknown, unknown> {
@@ -314,6 +328,8 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
     const envelope = this.current
     this.current = undefined
     this.processed++
+    this.system.processed++
+    if (this.system.processingTime) this.x!.lastNanos = this.timers.nanos() - this.x!.startedAt
     if ((this.flags & HANDED_OFF) !== 0) {
       this.flags &= ~HANDED_OFF
       return
@@ -488,6 +504,9 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
     const postStop = this.def.postStop
     if (postStop === undefined) return Effect.void
     return (postStop(this.ctx() as never) as Effect.Effect<void, unknown>).pipe(
+      // finalize may run in the stopper's fiber (kill, a timed-out stop): give postStop the actor's services and identity.
+      Effect.provide(this.context),
+      Effect.locally(currentRunnable, this as Runnable | undefined),
       Effect.timeoutFail({
         duration: this.system.shutdownTimeout,
         onTimeout: () => new Error(`postStop did not finish within ${Duration.format(this.system.shutdownTimeout)}`)
@@ -537,6 +556,8 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
         return this.awaitStopped()
       }
       this.requestStop(kill, reason)
+      // A kill does not wait for the handler in flight: it interrupts it.
+      if (kill) return this.forceStop()
       return this.awaitStopped().pipe(
         Effect.timeoutOption(this.system.shutdownTimeout),
         Effect.flatMap((done) => Option.isSome(done) ? Effect.void : this.forceStop())
@@ -564,7 +585,17 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
           Effect.sync(() => this.system.dispatcher.lose(worker)),
           Fiber.interrupt(worker.fiber)
         )
-      return Effect.zipRight(interrupt, Effect.suspend(() => this.finalize()))
+      return Effect.zipRight(
+        interrupt,
+        Effect.suspend(() => {
+          // The interrupted message was not processed: finalize drops it first, as a deadletter.
+          const inFlight = this.current
+          this.current = undefined
+          if (inFlight !== undefined && (this.flags & HANDED_OFF) === 0) (this.extras.system ??= []).unshift(inFlight)
+          this.flags &= ~HANDED_OFF
+          return this.finalize()
+        })
+      )
     })
   }
 
@@ -748,6 +779,21 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
     return this.x?.restarts ?? 0
   }
 
+  /** A snapshot of this actor's counters. */
+  metrics(): ActorMetrics {
+    const x = this.x
+    const lastNanos = x?.lastNanos ?? -1
+    return {
+      address: this.addressString(),
+      processed: this.processed,
+      mailboxSize: this.mailboxSize,
+      restarts: this.restartCount,
+      children: x?.children?.size ?? 0,
+      stashSize: this.stashSize,
+      lastProcessingMillis: lastNanos < 0 ? Option.none() : Option.some(lastNanos / 1e6)
+    }
+  }
+
   trackPipe(fiber: Fiber.RuntimeFiber<unknown, unknown>): void {
     const x = this.extras
     ;(x.pipes ??= new Set()).add(fiber)
@@ -869,6 +915,14 @@ export class LocalPid implements Pid.Pid<Tagged> {
 
   get isAlive(): Effect.Effect<boolean> {
     return Effect.sync(() => this.cell.isAlive)
+  }
+
+  get metrics(): Effect.Effect<ActorMetrics> {
+    return Effect.sync(() => {
+      const snapshot = this.cell.metrics()
+      this.cell.system.exportMetrics()
+      return snapshot
+    })
   }
 
   watch(target: Pid.Pid<never>): Effect.Effect<void> {

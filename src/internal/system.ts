@@ -4,10 +4,12 @@
  *
  * @internal
  */
-import { type Clock, type Context, Duration, Effect, Exit, type Runtime } from "effect"
+import { type Clock, type Context, Duration, Effect, Exit, MetricLabel, type Option, type Runtime } from "effect"
 import type * as Actor from "../Actor.js"
-import { ActorStopped, InvalidName, NameTaken, SpawnFailed } from "../Errors.js"
+import type { Address } from "../Address.js"
+import { ActorStopped, InvalidName, NameTaken, type RemoteError, SpawnFailed } from "../Errors.js"
 import * as Events from "../EventStream.js"
+import * as Metrics from "../Metrics.js"
 import type { MailboxFactory } from "../Mailbox.js"
 import type { Tagged } from "../Message.js"
 import type * as Pid from "../Pid.js"
@@ -32,13 +34,41 @@ export interface SystemSettings {
   readonly defaults: CellOptions
   readonly askTimeout: Duration.Duration
   readonly shutdownTimeout: Duration.Duration
+  readonly metrics?: Metrics.Options | undefined
 }
+
+/**
+ * What the remoting layer plugs into a system (`src/Remoting`); `undefined`
+ * on a system without remoting. Kept as an interface here so the core never
+ * imports the layers above it.
+ *
+ * @internal
+ */
+export interface RemoteHooks {
+  /** Finds an actor on another node by its address. */
+  lookup(address: Address): Effect.Effect<Option.Option<Pid.Pid>, RemoteError>
+  /** `watcher` watches a PID that is not local. */
+  watch(watcher: Cell, target: Pid.Pid<never>): void
+  /** `watcher` cancels its watch of a PID that is not local. */
+  unwatch(watcher: Cell, target: Pid.Pid<never>): void
+  /** A local cell stopped: notify its remote watchers, drop its remote watches. */
+  stopped(cell: Cell, reason: string): void
+}
+
+/** The symbol under which an `ActorSystem` service carries its `SystemImpl`. */
+export const implKey: unique symbol = Symbol.for("effect-actors/internal/SystemImpl")
+
+/** The `SystemImpl` behind an `ActorSystem` service (for the remoting layer). */
+export const implOf = (service: object): SystemImpl | undefined =>
+  (service as { readonly [implKey]?: SystemImpl })[implKey]
 
 /** @internal */
 export class SystemImpl {
   readonly name: string
   host = ""
   port = 0
+  /** Set by the remoting layer. */
+  remote: RemoteHooks | undefined = undefined
   readonly timers: Timers
   readonly dispatcher: Dispatcher
   readonly askTimeoutMillis: number
@@ -48,6 +78,14 @@ export class SystemImpl {
   readonly bus = new Events.EventBus()
   live = 0
   deadletterCount = 0
+  /** Messages processed by every actor, ever. */
+  processed = 0
+  /** Whether cells record each message's processing time. */
+  readonly processingTime: boolean
+  /** Whether `exportMetrics` writes one series per actor. */
+  readonly perActorMetrics: boolean
+  private readonly exported = { deadletters: 0, processed: 0 }
+  private readonly systemTags: ReadonlyArray<MetricLabel.MetricLabel>
   closing = false
 
   constructor(settings: SystemSettings, runtime: Runtime.Runtime<never>, clock: Clock.Clock) {
@@ -55,6 +93,9 @@ export class SystemImpl {
     this.defaults = settings.defaults
     this.askTimeoutMillis = Duration.toMillis(settings.askTimeout)
     this.shutdownTimeout = settings.shutdownTimeout
+    this.processingTime = settings.metrics?.processingTime ?? false
+    this.perActorMetrics = settings.metrics?.perActor ?? false
+    this.systemTags = [MetricLabel.make("system", settings.name)]
     this.timers = new Timers(clock, runtime)
     this.dispatcher = new Dispatcher(runtime, 32)
   }
@@ -72,7 +113,8 @@ export class SystemImpl {
       const invalid = invalidName(name)
       if (invalid !== undefined) return Effect.fail(new InvalidName({ name, reason: invalid }))
       if (this.closing) return Effect.fail(new ActorStopped({ address: `effect-actors://${this.name}` }))
-      if (parent !== undefined && parent.status !== 1) {
+      // A parent may spawn children from its preStart (status 0, starting).
+      if (parent !== undefined && parent.status > 1) {
         return Effect.fail(new ActorStopped({ address: parent.addressString() }))
       }
       const existing = parent === undefined ? this.top.get(name) : parent.x?.children?.get(name)
@@ -101,7 +143,11 @@ export class SystemImpl {
         if (Exit.isFailure(exit)) {
           this.unregister(cell)
           cell.status = 3
-          return Effect.fail(new SpawnFailed({ name, reason: "preStart failed", cause: exit.cause }))
+          // Children spawned by the failed preStart stop with it.
+          return Effect.zipRight(
+            cell.stopChildren("ParentStopped"),
+            Effect.fail(new SpawnFailed({ name, reason: "preStart failed", cause: exit.cause }))
+          )
         }
         this.started(cell)
         return Effect.succeed(cell.pid as unknown as Pid.Pid<M>)
@@ -198,6 +244,31 @@ export class SystemImpl {
         new Events.Deadletter({ recipient: cell.address, sender: sender?.address, message, reason })
       )
     }
+  }
+
+  /** Writes the counters to Effect's metric registry (see `Metrics`). */
+  exportMetrics(): Metrics.SystemMetrics {
+    const tags = this.systemTags
+    Metrics.actors.unsafeUpdate(this.live, tags)
+    Metrics.deadletters.unsafeUpdate(this.deadletterCount - this.exported.deadletters, tags)
+    Metrics.messagesProcessed.unsafeUpdate(this.processed - this.exported.processed, tags)
+    this.exported.deadletters = this.deadletterCount
+    this.exported.processed = this.processed
+    if (this.perActorMetrics) {
+      for (const cell of this.list()) {
+        const m = cell.metrics()
+        const actorTags = [...tags, MetricLabel.make("actor", m.address)]
+        Metrics.actorProcessed.unsafeUpdate(m.processed, actorTags)
+        Metrics.mailboxSize.unsafeUpdate(m.mailboxSize, actorTags)
+        Metrics.restarts.unsafeUpdate(m.restarts, actorTags)
+        Metrics.children.unsafeUpdate(m.children, actorTags)
+        Metrics.stashSize.unsafeUpdate(m.stashSize, actorTags)
+        if (m.lastProcessingMillis._tag === "Some") {
+          Metrics.lastProcessingMillis.unsafeUpdate(m.lastProcessingMillis.value, actorTags)
+        }
+      }
+    }
+    return { actors: this.live, deadletters: this.deadletterCount, processed: this.processed }
   }
 
   publish(event: Events.Event): void {

@@ -42,6 +42,10 @@ export class Timers {
     return this.clock.unsafeCurrentTimeMillis()
   }
 
+  nanos(): number {
+    return Number(this.clock.unsafeCurrentTimeNanos())
+  }
+
   /** Links `node` to expire `millis` from now (re-linking it if already linked). */
   add(node: TimerNode, millis: number): void {
     if (node.timerList !== undefined) this.remove(node)
