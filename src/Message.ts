@@ -73,9 +73,8 @@ export type FailureOf<M> = M extends Schema.WithResult.All ? Schema.WithResult.F
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
- * import { Message } from "effect-actors"
- * // yield* pid.tellSystem(Message.poisonPill)
+ * import { Pid } from "effect-actors"
+ * // yield* Pid.poisonPill(pid) // tells Message.poisonPill
  * ```
  * @since 0.1.0
  * @category system messages

@@ -93,6 +93,21 @@ export const nextEvent = <T extends Tag>(
       ? Effect.succeed(event as EventOf<T>)
       : nextEvent(queue, tag, pred))
 
+/** Takes every event up to and including the first one with `tag`. */
+export const eventsUntil = <T extends Tag>(
+  queue: Queue.Dequeue<EventStream.Event>,
+  tag: T,
+  pred: (event: EventOf<T>) => boolean = () => true
+): Effect.Effect<Array<EventStream.Event>> =>
+  Effect.gen(function*() {
+    const out: Array<EventStream.Event> = []
+    for (;;) {
+      const event = yield* Queue.take(queue)
+      out.push(event)
+      if (event._tag === tag && pred(event as EventOf<T>)) return out
+    }
+  })
+
 /** Every event published so far, without waiting. */
 export const drainEvents = (queue: Queue.Dequeue<EventStream.Event>): Effect.Effect<Array<EventStream.Event>> =>
   Effect.map(Queue.takeAll(queue), (chunk) => [...chunk])
