@@ -857,19 +857,20 @@ export class LocalPid implements Pid.Pid<Tagged> {
     if (!(millis > 0)) {
       return Effect.fail(new InvalidArgument({ reason: `ask timeout must be positive, got ${millis} ms` })) as never
     }
-    return Effect.withFiberRuntime<unknown, unknown>((fiber) => {
-      const sender = senderOf(fiber)
-      return Effect.async<unknown, unknown>((resume) => {
-        const handle = new AskHandle(resume, cell, message, millis)
-        const error = cell.send(message, sender, handle)
-        if (error !== undefined) {
-          handle.done = true
-          resume(Exit.fail(error))
-          return
-        }
-        cell.timers.add(handle, millis)
-        return Effect.sync(() => handle.cancel())
-      })
+    // No canceler on purpose: returning one makes `Effect.async` wrap the ask
+    // in an `onInterrupt`, which costs more than the whole rest of the ask.
+    // An interrupted asker's handle stays linked until its deadline; a late
+    // reply to it is dropped by the runtime, and the timeout is published as
+    // a deadletter like any other.
+    return Effect.async<unknown, unknown>((resume) => {
+      const handle = new AskHandle(resume, cell, message, millis)
+      const error = cell.send(message, currentSender(), handle)
+      if (error !== undefined) {
+        handle.done = true
+        resume(Exit.fail(error))
+        return
+      }
+      cell.timers.add(handle, millis)
     }) as never
   }
 
