@@ -193,6 +193,13 @@ export interface Definition<M extends Tagged, S, R> {
   readonly preStart: ((ctx: ReceiveContext<M, S, R>) => Effect.Effect<void, unknown, R>) | undefined
   readonly postStop: ((ctx: ReceiveContext<M, S, R>) => Effect.Effect<void, unknown, R>) | undefined
   readonly options: SpawnOptions
+  /**
+   * Handles every message the current behaviour has no handler for. When set
+   * the protocol is open: the actor accepts any tagged message, whatever
+   * `tags` says (`TestKit` probes record whatever they are sent this way).
+   * `Actor.make` leaves it unset.
+   */
+  readonly receiveAny?: ((message: Tagged, ctx: ReceiveContext<M, S, R>) => Effect.Effect<unknown, unknown, R>) | undefined
 }
 
 /**

@@ -179,3 +179,33 @@ export class StashFull extends Data.TaggedError("StashFull")<{
   readonly address: string
   readonly capacity: number
 }> {}
+
+/**
+ * A `TestKit` probe's expectation failed. `expected` and `received` are
+ * stable one-line renderings; `differences` lists the fields that differ when
+ * both are values of the same tag; `message` puts it all together for the
+ * test report.
+ *
+ * @example
+ * ```ts
+ * // yield* probe.expectMessage(new Pong({ n: 1 })) after receiving Pong { n: 2 } fails with:
+ * // expectMessage failed on probe-1
+ * //   expected: Pong { n: 1 }
+ * //   received: Pong { n: 2 }
+ * //   differences:
+ * //     n: expected 1, received 2
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class ExpectationFailed extends Data.TaggedError("ExpectationFailed")<{
+  /** The probe's name. */
+  readonly probe: string
+  /** Which expectation failed (`expectMessage`, ...). */
+  readonly expectation: string
+  readonly expected: string
+  readonly received: string
+  readonly differences: ReadonlyArray<string>
+  /** All of the above, readable. */
+  readonly message: string
+}> {}
