@@ -121,6 +121,29 @@ export type Event =
   | ActorRestarted
   | ActorSuspended
   | Deadletter
+  | ScheduleCancelled
+
+/**
+ * Why a schedule cancelled itself: its target stopped, or does not speak the
+ * scheduled message.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export type ScheduleCancelReason = "TargetStopped" | "UnknownMessage"
+
+/**
+ * A schedule of the `Scheduler` cancelled itself (cancelling one by hand
+ * publishes nothing).
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class ScheduleCancelled extends Data.TaggedClass("ScheduleCancelled")<{
+  readonly reference: string
+  readonly target: Address
+  readonly reason: ScheduleCancelReason
+}> {}
 
 /** @internal */
 export class EventBus {
