@@ -5,8 +5,7 @@
  * second of every matching day (in UTC) over a bounded window.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Either, Option } from "effect"
-import * as fc from "fast-check"
+import { Either, FastCheck as fc, Option } from "effect"
 import { Cron } from "../src/index.js"
 
 interface Spec {
