@@ -32,6 +32,7 @@ import {
   Option,
   type Queue,
   Runtime,
+  RuntimeFlags,
   Schedule,
   type Scope,
   Stream
@@ -170,7 +171,9 @@ export const make = (options: Options): Effect.Effect<Service, InvalidName, Scop
     const invalid = invalidName(options.name)
     if (invalid !== undefined) return yield* Effect.fail(new InvalidName({ name: options.name, reason: invalid }))
     const clock = yield* Effect.clock
-    let runtime = yield* Effect.runtime<never>()
+    // Workers and timers are forked from this runtime. They must be interruptible even when the system is built in
+    // an uninterruptible region (an acquireRelease), or kill and the shutdown timeout could not stop a busy handler.
+    let runtime = Runtime.enableRuntimeFlag(yield* Effect.runtime<never>(), RuntimeFlags.Interruption)
     if (options.logger !== undefined) {
       runtime = Runtime.setFiberRef(runtime, FiberRef.currentLoggers, HashSet.make(options.logger))
     }

@@ -507,6 +507,8 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
       // finalize may run in the stopper's fiber (kill, a timed-out stop): give postStop the actor's services and identity.
       Effect.provide(this.context),
       Effect.locally(currentRunnable, this as Runnable | undefined),
+      // Interruptible so that the timeout also bounds a postStop run from a finalizer.
+      Effect.interruptible,
       Effect.timeoutFail({
         duration: this.system.shutdownTimeout,
         onTimeout: () => new Error(`postStop did not finish within ${Duration.format(this.system.shutdownTimeout)}`)
@@ -558,7 +560,8 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
       this.requestStop(kill, reason)
       // A kill does not wait for the handler in flight: it interrupts it.
       if (kill) return this.forceStop()
-      return this.awaitStopped().pipe(
+      // Interruptible so that the timeout can end the wait even inside a finalizer (the scope's shutdown).
+      return Effect.interruptible(this.awaitStopped()).pipe(
         Effect.timeoutOption(this.system.shutdownTimeout),
         Effect.flatMap((done) => Option.isSome(done) ? Effect.void : this.forceStop())
       )
