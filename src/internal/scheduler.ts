@@ -1,0 +1,241 @@
+/**
+ * The scheduler's machinery: a registry of schedules and one fiber per
+ * running schedule, kept in a `FiberMap` keyed by reference (so closing the
+ * scheduler's scope interrupts them all). Each fiber computes its next fire
+ * time, sleeps on the scheduler's `Clock` until then and tells the target.
+ * Stopped targets are noticed two ways: a tell that fails with
+ * `ActorStopped`, and the system's `ActorStopped`/`ActorPassivated` events.
+ *
+ * @internal
+ */
+import { type Clock, Duration, Effect, type Fiber, Option } from "effect"
+import * as Cron from "../Cron.js"
+import { ActorStopped } from "../Errors.js"
+import * as Events from "../EventStream.js"
+import type { Pid } from "../Pid.js"
+import type { Handle, ScheduleInfo, Trigger } from "../Scheduler.js"
+import { ReferenceTaken, ScheduleNotFound } from "../Scheduler.js"
+
+/** When a schedule fires: the first time (on start or resume) and the one after a fire at `due`. */
+export interface Timing {
+  first(now: number): number | undefined
+  next(due: number, now: number): number | undefined
+}
+
+/** A one-shot at a fixed instant; resumed after its instant, it fires at once. */
+export const once = (at: number): Timing => ({
+  first: (now) => Math.max(at, now),
+  next: () => undefined
+})
+
+/** Every `millis`, in phase with the start (or the last resume); missed beats are skipped, not replayed. */
+export const every = (millis: number): Timing => ({
+  first: (now) => now + millis,
+  next: (due, now) => due + millis > now ? due + millis : due + (Math.floor((now - due) / millis) + 1) * millis
+})
+
+/** The fire times of a cron expression; times missed while late or paused are skipped. */
+export const cron = (expression: Cron.Cron): Timing => {
+  const after = (t: number) => Option.getOrUndefined(Option.map(Cron.next(expression, t), (date) => date.getTime()))
+  return { first: after, next: (due, now) => after(Math.max(due, now)) }
+}
+
+type AnyPid = Pid<never>
+
+class Entry {
+  paused = false
+  nextFireAt: number | undefined = undefined
+  fired = 0
+  constructor(
+    readonly reference: string,
+    readonly target: AnyPid,
+    readonly message: { readonly _tag: string },
+    readonly trigger: Trigger,
+    readonly timing: Timing
+  ) {}
+
+  get key(): string {
+    return this.target.address.toString()
+  }
+}
+
+type RunFork = (key: string, effect: Effect.Effect<void>) => Fiber.RuntimeFiber<void>
+
+/** @internal */
+export class SchedulerImpl {
+  private readonly entries = new Map<string, Entry>()
+  private readonly byTarget = new Map<string, Set<Entry>>()
+
+  constructor(
+    private readonly clock: Clock.Clock,
+    private readonly runFork: RunFork,
+    private readonly publish: (event: Events.Event) => void,
+    /** Interrupts the schedule's fiber, if it runs. */
+    private readonly remove: (reference: string) => Effect.Effect<void>
+  ) {}
+
+  add(
+    target: AnyPid,
+    message: { readonly _tag: string },
+    trigger: Trigger,
+    timing: Timing,
+    reference: string | undefined
+  ): Effect.Effect<Handle, ReferenceTaken | ActorStopped> {
+    return Effect.suspend((): Effect.Effect<Handle, ReferenceTaken | ActorStopped> => {
+      const ref = reference ?? crypto.randomUUID()
+      if (this.entries.has(ref)) return Effect.fail(new ReferenceTaken({ reference: ref }))
+      const entry = new Entry(ref, target, message, trigger, timing)
+      // Registered before the liveness check: a target that stops from now on
+      // is caught by its stop event, one that stopped before fails the check.
+      this.attach(entry)
+      return Effect.flatMap(target.isAlive, (alive) => {
+        if (!alive) {
+          this.detach(entry)
+          return Effect.fail(new ActorStopped({ address: target.address.toString(), messageTag: message._tag }))
+        }
+        this.start(entry, timing.first(this.clock.unsafeCurrentTimeMillis()))
+        return Effect.succeed<Handle>({
+          reference: ref,
+          cancel: Effect.suspend(() => this.entries.get(ref) === entry ? this.cancelEntry(entry) : Effect.void)
+        })
+      })
+    })
+  }
+
+  cancel(reference: string): Effect.Effect<void, ScheduleNotFound> {
+    return Effect.flatMap(this.find(reference), (entry) => this.cancelEntry(entry))
+  }
+
+  pause(reference: string): Effect.Effect<void, ScheduleNotFound> {
+    return Effect.flatMap(this.find(reference), (entry) => {
+      if (entry.paused) return Effect.void
+      entry.paused = true
+      entry.nextFireAt = undefined
+      return this.remove(reference)
+    })
+  }
+
+  resume(reference: string): Effect.Effect<void, ScheduleNotFound> {
+    return Effect.flatMap(this.find(reference), (entry) =>
+      Effect.sync(() => {
+        if (!entry.paused) return
+        entry.paused = false
+        this.start(entry, entry.timing.first(this.clock.unsafeCurrentTimeMillis()))
+      }))
+  }
+
+  list(): Array<ScheduleInfo> {
+    return Array.from(this.entries.values(), (entry) => ({
+      reference: entry.reference,
+      target: entry.target.address,
+      messageTag: entry.message._tag,
+      trigger: entry.trigger,
+      paused: entry.paused,
+      nextFireAt: entry.nextFireAt === undefined ? Option.none() : Option.some(new Date(entry.nextFireAt)),
+      fired: entry.fired
+    }))
+  }
+
+  /** An actor stopped: cancel the schedules aimed at it (checking the PID, since a new actor may hold the address). */
+  onEvent(event: Events.Event): Effect.Effect<void> {
+    if (event._tag !== "ActorStopped" && event._tag !== "ActorPassivated") return Effect.void
+    const aimed = this.byTarget.get(event.address.toString())
+    if (aimed === undefined) return Effect.void
+    return Effect.forEach([...aimed], (entry) =>
+      Effect.flatMap(entry.target.isAlive, (alive) =>
+        alive ? Effect.void : Effect.zipRight(this.remove(entry.reference), Effect.sync(() => this.selfCancel(entry, "TargetStopped")))), { discard: true })
+  }
+
+  private find(reference: string): Effect.Effect<Entry, ScheduleNotFound> {
+    return Effect.suspend(() => {
+      const entry = this.entries.get(reference)
+      return entry === undefined ? Effect.fail(new ScheduleNotFound({ reference })) : Effect.succeed(entry)
+    })
+  }
+
+  private cancelEntry(entry: Entry): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      this.detach(entry)
+      return this.remove(entry.reference)
+    })
+  }
+
+  private start(entry: Entry, due: number | undefined): void {
+    this.runFork(
+      entry.reference,
+      this.loop(entry, due).pipe(
+        Effect.catchAllDefect((defect) =>
+          Effect.zipRight(
+            Effect.sync(() => this.detach(entry)),
+            Effect.logError("schedule stopped by a defect", defect).pipe(
+              Effect.annotateLogs({ reference: entry.reference, target: entry.key })
+            )
+          )
+        )
+      )
+    )
+  }
+
+  private loop(entry: Entry, due: number | undefined): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (due === undefined) {
+        // No fire time left: the schedule is done.
+        this.detach(entry)
+        return Effect.void
+      }
+      entry.nextFireAt = due
+      const wait = due - this.clock.unsafeCurrentTimeMillis()
+      const sleep = wait > 0 ? this.clock.sleep(Duration.millis(wait)) : Effect.void
+      return Effect.flatMap(Effect.zipRight(sleep, this.fire(entry)), (goOn) =>
+        goOn ? this.loop(entry, entry.timing.next(due, this.clock.unsafeCurrentTimeMillis())) : Effect.void)
+    })
+  }
+
+  /** Tells the target; false when the schedule cancelled itself. */
+  private fire(entry: Entry): Effect.Effect<boolean> {
+    return Effect.match(entry.target.tell(entry.message as never), {
+      onSuccess: () => {
+        entry.fired++
+        return true
+      },
+      onFailure: (error) => {
+        switch (error._tag) {
+          case "ActorStopped":
+            this.selfCancel(entry, "TargetStopped")
+            return false
+          case "UnknownMessage":
+            this.selfCancel(entry, "UnknownMessage")
+            return false
+          default:
+            // A full mailbox (the message became a deadletter) or a transient
+            // remote failure: this beat is lost, the schedule goes on.
+            return true
+        }
+      }
+    })
+  }
+
+  private selfCancel(entry: Entry, reason: Events.ScheduleCancelReason): void {
+    if (!this.detach(entry)) return
+    this.publish(new Events.ScheduleCancelled({ reference: entry.reference, target: entry.target.address, reason }))
+  }
+
+  private attach(entry: Entry): void {
+    this.entries.set(entry.reference, entry)
+    const key = entry.key
+    let aimed = this.byTarget.get(key)
+    if (aimed === undefined) this.byTarget.set(key, aimed = new Set())
+    aimed.add(entry)
+  }
+
+  /** Removes the entry from the registry; false if it was already gone. */
+  private detach(entry: Entry): boolean {
+    if (this.entries.get(entry.reference) !== entry) return false
+    this.entries.delete(entry.reference)
+    entry.nextFireAt = undefined
+    const aimed = this.byTarget.get(entry.key)
+    aimed?.delete(entry)
+    if (aimed?.size === 0) this.byTarget.delete(entry.key)
+    return true
+  }
+}
