@@ -226,7 +226,7 @@ const validTimeZone = (timeZone: string): boolean => {
  * const weekdays = Cron.parse("0 0 9 ? * MON-FRI", { timeZone: "Europe/Paris" })
  * Either.isRight(weekdays) // true
  * const bad = Cron.parse("0 0 9 ? * 0")
- * // Left: "day-of-week value 0 is out of range 1-7", field 5, offset 10
+ * // Left: "dayOfWeek value 0 is out of range 1-7", field 5, offset 10
  * ```
  * @since 0.1.0
  * @category constructors
