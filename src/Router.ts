@@ -35,7 +35,8 @@ import * as internal from "./internal/router.js"
  * How a router picks routees:
  *
  * - `round-robin`: each routee in turn; over `n * poolSize` messages each gets exactly `n`.
- * - `random`: a routee drawn with Effect's `Random` (seed it with `Effect.withRandom` around the system for reproducible runs).
+ * - `random`: a routee drawn with Effect's `Random` (for reproducible runs, seed it with
+ *   `Effect.withRandom` around the system's construction: actors use the system's services).
  * - `fan-out`: every routee gets every message (broadcast); for an ask, the first reply wins.
  *
  * @since 0.1.0

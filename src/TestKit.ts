@@ -83,7 +83,10 @@ export interface Probe {
   expectMessage(message: unknown): Effect.Effect<void, ExpectationFailed>
   /** The next message equals `message` and arrives within `duration` on the Clock (TestClock in tests). */
   expectMessageWithin(duration: Duration.DurationInput, message: unknown): Effect.Effect<void, ExpectationFailed>
-  /** No message arrives within `duration` on the Clock; without a duration, within the kit's real-time `noMessageWait`. */
+  /**
+   * No message arrives within `duration` on the Clock; without a duration,
+   * within the kit's real-time `noMessageWait`.
+   */
   expectNoMessage(duration?: Duration.DurationInput): Effect.Effect<void, ExpectationFailed>
   /** Returns the next message, whatever it is, within the kit's real-time `timeout`. */
   expectAnyMessage(): Effect.Effect<unknown, ExpectationFailed>
@@ -114,13 +117,18 @@ export interface Probe {
 
 /**
  * Settings of a TestKit: the actor system's (its `name` defaults to
- * `"testkit"`) and how long the expectations without a duration wait.
+ * `"testkit"`, and passivation is off unless `passivateAfter` is given, so
+ * moving the TestClock never stops the actor under test behind the test's
+ * back) and how long the expectations without a duration wait.
  *
  * @since 0.1.0
  * @category models
  */
 export interface Options extends Partial<ActorSystem.Options> {
-  /** How long `expectMessage`, `expectAnyMessage`, `expectMessageOfType` and `expectTerminated` wait, in real time (3 seconds). */
+  /**
+   * How long `expectMessage`, `expectAnyMessage`, `expectMessageOfType` and
+   * `expectTerminated` wait, in real time (3 seconds).
+   */
   readonly timeout?: Duration.DurationInput
   /** How long `expectNoMessage()` without a duration waits, in real time (100 millis). */
   readonly noMessageWait?: Duration.DurationInput
@@ -194,8 +202,16 @@ export const make = (
  */
 export const layer = (options: Options = {}): Layer.Layer<TestKit | ActorSystem.ActorSystem, InvalidName> => {
   const { noMessageWait, timeout, ...systemOptions } = options
-  return Layer.effect(TestKit, make({ ...(timeout === undefined ? {} : { timeout }), ...(noMessageWait === undefined ? {} : { noMessageWait }) }))
-    .pipe(Layer.provideMerge(ActorSystem.layer({ ...systemOptions, name: systemOptions.name ?? "testkit" })))
+  const system = ActorSystem.layer({
+    ...systemOptions,
+    name: systemOptions.name ?? "testkit",
+    passivateAfter: systemOptions.passivateAfter ?? "never"
+  })
+  const waits = {
+    ...(timeout === undefined ? {} : { timeout }),
+    ...(noMessageWait === undefined ? {} : { noMessageWait })
+  }
+  return Layer.effect(TestKit, make(waits)).pipe(Layer.provideMerge(system))
 }
 
 /**

@@ -42,11 +42,15 @@ const PingPong = Actor.make("PingPong", {
   initialState: () => 0,
   receive: {
     Ping: (_, ctx) =>
-      Effect.flatMap(ctx.modify((n) => [n + 1, n + 1] as const), (n) => toSender(ctx.sender, new Pong({ n, text: "pong" }))),
+      Effect.flatMap(
+        ctx.modify((n) => [n + 1, n + 1] as const),
+        (n) => toSender(ctx.sender, new Pong({ n, text: "pong" }))
+      ),
     Later: (msg, ctx) =>
       Effect.zipRight(Effect.sleep(msg.millis), toSender(ctx.sender, new Pong({ n: 0, text: "later" }))),
     Count: (_, ctx) => ctx.get,
-    WhoAsks: (_, ctx) => Effect.succeed(Option.match(ctx.sender, { onNone: () => "nobody", onSome: (pid) => pid.name })),
+    WhoAsks: (_, ctx) =>
+      Effect.succeed(Option.match(ctx.sender, { onNone: () => "nobody", onSome: (pid) => pid.name })),
     Consult: (_, ctx) =>
       Option.match(ctx.sender, {
         onNone: () => Effect.void,
@@ -143,7 +147,8 @@ describe("K1 TestKit: expectations", () => {
       const { actor, probe } = yield* setup
       yield* probe.send(actor, new Count())
       yield* probe.expectMessage(0)
-      yield* probe.pid.tell({ _tag: "Plain", list: [1, 2] })
+      const plain = { _tag: "Plain", list: [1, 2] }
+      yield* probe.pid.tell(plain)
       yield* probe.expectMessage({ _tag: "Plain", list: [1, 2] })
     }).pipe(Effect.provide(kit)))
 
@@ -160,7 +165,8 @@ describe("K1 TestKit: expectations", () => {
     Effect.gen(function*() {
       const { actor, probe } = yield* setup
       yield* probe.tell(actor, new Later({ millis: 5000 }))
-      const fiber = yield* Effect.fork(Effect.flip(probe.expectMessageWithin("1 second", new Pong({ n: 0, text: "later" }))))
+      const late = probe.expectMessageWithin("1 second", new Pong({ n: 0, text: "later" }))
+      const fiber = yield* Effect.fork(Effect.flip(late))
       yield* TestClock.adjust("1 second")
       const error = yield* Fiber.join(fiber)
       expect(error.expectation).toBe("expectMessageWithin")
@@ -236,7 +242,9 @@ describe("K1 TestKit: expectations", () => {
       yield* probe.tell(actor, new Ping())
       const error = yield* Effect.flip(probe.expectMessageOfType(Answer))
       expect(error.message).toBe(
-        "expectMessageOfType failed on probe-1\n  expected: a value of Answer\n  received: Pong { n: 1, text: \"pong\" }"
+        "expectMessageOfType failed on probe-1\n" +
+          "  expected: a value of Answer\n" +
+          "  received: Pong { n: 1, text: \"pong\" }"
       )
     }).pipe(Effect.provide(kit)))
 

@@ -28,7 +28,8 @@ export const invalidOptions = (options: Options<Tagged, unknown, unknown>): stri
 }
 
 /** The routee's handler saw the message; a refusal (stopped, full) was already a deadletter. */
-const deliver = <M extends Tagged>(ctx: Ctx<M>, routee: Pid<M>): Effect.Effect<void> => Effect.ignore(ctx.forward(routee))
+const deliver = <M extends Tagged>(ctx: Ctx<M>, routee: Pid<M>): Effect.Effect<void> =>
+  Effect.ignore(ctx.forward(routee))
 
 /** No routee left: the message is a deadletter (an asker gets `AskFailed`) and the router stops. */
 const noRoutee = <M extends Tagged>(ctx: Ctx<M>): Effect.Effect<void> =>
