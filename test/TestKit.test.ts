@@ -5,6 +5,7 @@
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Fiber, Option, Schema, TestClock } from "effect"
 import * as Actor from "../src/Actor.js"
+import * as ActorSystem from "../src/ActorSystem.js"
 import type { ExpectationFailed } from "../src/Errors.js"
 import type * as Pid from "../src/Pid.js"
 import * as TestKit from "../src/TestKit.js"
@@ -304,6 +305,28 @@ describe("K1 TestKit: expectations", () => {
       yield* probe.expectAnyMessage()
       const sender = yield* probe.lastSender
       expect(Option.map(sender, (pid) => String(pid.address))).toEqual(Option.some(String(actor.address)))
+    }).pipe(Effect.provide(kit)))
+})
+
+describe("K1 TestKit: building it", () => {
+  it.effect("TestKit.make: a kit over a system you build yourself", () =>
+    Effect.gen(function*() {
+      const testKit = yield* TestKit.make({ timeout: "100 millis" })
+      expect(testKit.system.name).toBe("mine")
+      const actor = yield* testKit.spawn(PingPong, "ping-pong")
+      const probe = yield* testKit.probe()
+      yield* probe.tell(actor, new Ping())
+      yield* probe.expectMessageOfType(Pong)
+    }).pipe(Effect.provide(ActorSystem.layer({ name: "mine", passivateAfter: "never" }))))
+
+  it.effect("probe.stop: a stopped probe receives nothing more", () =>
+    Effect.gen(function*() {
+      const { actor, probe } = yield* setup
+      yield* probe.stop
+      expect(yield* probe.pid.isAlive).toBe(false)
+      yield* probe.tell(actor, new Ping()) // the Pong goes to deadletters
+      const error = yield* Effect.flip(probe.expectAnyMessage())
+      expect(error.received).toBe("no message within 200ms (real time)")
     }).pipe(Effect.provide(kit)))
 })
 
