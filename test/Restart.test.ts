@@ -25,7 +25,7 @@ const makeHost = (log: Array<string>) => {
         log.push("host preStart")
         return starts++ === 1 ? Effect.sleep("1 second") : Effect.void
       }),
-    postStop: (ctx) => Effect.sync(() => log.push(`host postStop ${ctx.state}`)),
+    postStop: (ctx: Actor.ReceiveContext<SpawnKid | Add | Get, number>) => Effect.sync(() => log.push(`host postStop ${ctx.state}`)),
     receive: {
       SpawnKid: (_, ctx) => Effect.orDie(ctx.spawnChild(makeWorker(log), "kid")),
       Add: (msg, ctx) => ctx.update((n) => n + msg.n),

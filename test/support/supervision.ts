@@ -63,7 +63,7 @@ export const makeWorker = (
         log.push(`preStart ${starts}`)
         return failStarts?.(starts) === true ? Effect.fail(new ErrB()) : Effect.void
       }),
-    postStop: (ctx) => Effect.sync(() => log.push(`postStop ${ctx.state}`)),
+    postStop: (ctx: Actor.ReceiveContext<Fail | Add | Get | FailAsk, number>) => Effect.sync(() => log.push(`postStop ${ctx.state}`)),
     receive: {
       Fail: (msg) => failWith(msg.how),
       Add: (msg, ctx) => ctx.update((n) => n + msg.n),
