@@ -110,8 +110,8 @@ export class SchedulerImpl {
     return Effect.flatMap(this.find(reference), (entry) => {
       if (entry.paused) return Effect.void
       entry.paused = true
-      entry.nextFireAt = undefined
-      return this.remove(reference)
+      // Cleared once the fiber is gone: it may have set the next time while firing.
+      return Effect.zipRight(this.remove(reference), Effect.sync(() => entry.nextFireAt = undefined))
     })
   }
 
