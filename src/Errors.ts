@@ -141,20 +141,22 @@ export class AskFailed extends Data.TaggedError("AskFailed")<{
 export type SpawnError = InvalidName | NameTaken | SpawnFailed | ActorStopped
 
 /**
- * Errors a tell can fail with.
+ * Errors a tell can fail with (`RemoteError` only through the PID of an
+ * actor on another node).
  *
  * @since 0.1.0
  * @category errors
  */
-export type TellError = ActorStopped | MailboxFull
+export type TellError = ActorStopped | MailboxFull | RemoteError
 
 /**
- * Errors an ask can fail with, besides the request's own failure type.
+ * Errors an ask can fail with, besides the request's own failure type
+ * (`RemoteError` only through the PID of an actor on another node).
  *
  * @since 0.1.0
  * @category errors
  */
-export type AskError = ActorStopped | MailboxFull | AskTimeout | AskFailed | InvalidArgument
+export type AskError = ActorStopped | MailboxFull | AskTimeout | AskFailed | InvalidArgument | RemoteError
 
 /**
  * One request of a `batchAsk` failed: `index` says which, `error` why. The
@@ -179,6 +181,83 @@ export class StashFull extends Data.TaggedError("StashFull")<{
   readonly address: string
   readonly capacity: number
 }> {}
+
+/**
+ * A remote spawn named a kind the target system has not registered (see
+ * `Remoting.layer({ kinds })`): only registered kinds can be spawned from
+ * another node, and only their protocols can be decoded there.
+ *
+ * @example
+ * ```ts
+ * // remoting.spawn({ host, port }, "Unknown", "x") fails with KindNotRegistered
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class KindNotRegistered extends Data.TaggedError("KindNotRegistered")<{
+  readonly kind: string
+  readonly node: string
+}> {}
+
+/**
+ * A message (or a reply, or a frame) could not be encoded for the wire or
+ * decoded from it: an unknown tag, a payload that fails its Schema, malformed
+ * bytes. Where a message was undeliverable it is also a deadletter on the
+ * receiving node.
+ *
+ * @example
+ * ```ts
+ * // a remote tell of a message the target's protocol does not decode fails
+ * // the next ask with DecodeError and publishes a deadletter on the target
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class DecodeError extends Data.TaggedError("DecodeError")<{
+  readonly address: string
+  readonly messageTag: string
+  readonly reason: string
+}> {}
+
+/**
+ * The remote node did not answer: refused connection, broken socket, or a
+ * node that went down with calls in flight. Calls in flight fail with it and
+ * are not resent.
+ *
+ * @example
+ * ```ts
+ * // yield* remotePid.ask(new Ping()) // NodeUnreachable when the node is down
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class NodeUnreachable extends Data.TaggedError("NodeUnreachable")<{
+  readonly node: string
+  readonly reason: string
+}> {}
+
+/**
+ * The remote node refused the call: the shared token was missing or wrong.
+ *
+ * @example
+ * ```ts
+ * // a RemoteClient without the node's token gets Unauthorized on every call
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class Unauthorized extends Data.TaggedError("Unauthorized")<{
+  readonly node: string
+  readonly reason: string
+}> {}
+
+/**
+ * Errors any call to another node can fail with.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type RemoteError = NodeUnreachable | DecodeError | Unauthorized
 
 /**
  * A `TestKit` probe's expectation failed. `expected` and `received` are

@@ -1,0 +1,326 @@
+/**
+ * The wire codec: how messages, replies and errors cross between nodes.
+ *
+ * - A message is encoded with its own `effect/Schema` (a protocol message is
+ *   an instance of a `Schema.TaggedClass` / `Schema.TaggedRequest`, whose
+ *   class is its schema) exactly once on the sender, and decoded exactly once
+ *   on the receiver with the target actor's registered protocol.
+ * - A batch of tells is packed with `msgpackr` (the MessagePack library
+ *   `@effect/rpc` itself uses, so no second serialiser in the bundle) into
+ *   one byte array: runs of messages to the same target share one header.
+ * - An ask's reply is the request's success or typed failure, encoded with
+ *   the request's own schemas; our framework errors travel as a `WireError`.
+ *
+ * Nothing here throws on bad input: every decoder returns an `Either`.
+ *
+ * @example
+ * ```ts
+ * import { Codec } from "effect-actors/Remoting"
+ * // const bytes = Codec.encodeBatch([{ to: "counter", from: "", messages: [encoded] }])
+ * // const entries = Codec.decodeBatch(bytes) // Either<Array<BatchEntry>, string>
+ * ```
+ * @since 0.1.0
+ */
+import { Either, Schema } from "effect"
+import { Packr, Unpackr } from "msgpackr"
+import {
+  ActorNotFound,
+  ActorStopped,
+  AskFailed,
+  AskTimeout,
+  DecodeError,
+  InvalidArgument,
+  InvalidName,
+  KindNotRegistered,
+  MailboxFull,
+  NameTaken,
+  NodeUnreachable,
+  SpawnFailed,
+  Unauthorized,
+  UnknownMessage
+} from "../Errors.js"
+import { isRequest, poisonPill, type Protocol, type Tagged, Terminated } from "../Message.js"
+import type { WireError } from "./Protocol.js"
+
+type Encoder = (u: unknown) => Either.Either<unknown, string>
+type Decoder = (u: unknown) => Either.Either<Tagged, string>
+
+const reason = (error: unknown): string => String((error as { message?: unknown })?.message ?? error)
+
+const makeEncoder = (schema: Schema.Schema.AnyNoContext): Encoder => {
+  const encode = Schema.encodeUnknownEither(schema)
+  return (u) => Either.mapLeft(encode(u), (e) => reason(e))
+}
+
+const makeDecoder = (schema: Schema.Schema.AnyNoContext): Decoder => {
+  const decode = Schema.decodeUnknownEither(schema)
+  return (u) => Either.mapLeft(decode(u), (e) => reason(e)) as Either.Either<Tagged, string>
+}
+
+const encoders = new WeakMap<object, Encoder>()
+
+/**
+ * Encodes a message with its schema (the message's class), or explains why
+ * it cannot.
+ *
+ * @since 0.1.0
+ * @category messages
+ */
+export const encodeMessage = (message: Tagged): Either.Either<unknown, string> => {
+  const ctor = (message as { readonly constructor?: unknown }).constructor
+  if (typeof ctor !== "function" || !Schema.isSchema(ctor)) {
+    return Either.left(`${message._tag} is not an instance of a Schema class`)
+  }
+  let encoder = encoders.get(ctor)
+  if (encoder === undefined) {
+    encoder = makeEncoder(ctor as unknown as Schema.Schema.AnyNoContext)
+    encoders.set(ctor, encoder)
+  }
+  return encoder(message)
+}
+
+const protocolDecoders = new WeakMap<Protocol, Map<string, Decoder>>()
+
+const tagOf = (encoded: unknown): string | undefined => {
+  if (typeof encoded !== "object" || encoded === null) return undefined
+  const tag = (encoded as { readonly _tag?: unknown })._tag
+  return typeof tag === "string" ? tag : undefined
+}
+
+/**
+ * Decodes an encoded message with a protocol (plus the system messages every
+ * actor accepts); an unknown tag or a payload that fails its schema is a
+ * `Left` with the reason.
+ *
+ * @since 0.1.0
+ * @category messages
+ */
+export const decodeMessage = (protocol: Protocol, encoded: unknown): Either.Either<Tagged, string> => {
+  const tag = tagOf(encoded)
+  if (tag === undefined) return Either.left("not a tagged message")
+  if (tag === "PoisonPill") return Either.right(poisonPill)
+  let decoders = protocolDecoders.get(protocol)
+  if (decoders === undefined) {
+    decoders = new Map()
+    for (const schema of protocol) decoders.set(schema._tag, makeDecoder(schema))
+    decoders.set("Terminated", makeDecoder(Terminated))
+    protocolDecoders.set(protocol, decoders)
+  }
+  const decoder = decoders.get(tag)
+  return decoder === undefined ? Either.left(`unknown message tag ${tag}`) : decoder(encoded)
+}
+
+/**
+ * The tag of an encoded message, for errors and deadletters.
+ *
+ * @since 0.1.0
+ * @category messages
+ */
+export const encodedTag = (encoded: unknown): string => tagOf(encoded) ?? "?"
+
+// ------------------------------------------------------------------ batches
+
+/**
+ * One run of tells in a batch: consecutive messages to one target from one
+ * sender (`from` is the sender's address, or `""`).
+ *
+ * @since 0.1.0
+ * @category batches
+ */
+export interface BatchEntry {
+  readonly to: string
+  readonly from: string
+  readonly messages: Array<unknown>
+}
+
+// `useRecords` writes the shape of repeated objects once per batch.
+const packr = new Packr({ useRecords: true })
+const unpackr = new Unpackr({ useRecords: true })
+
+/**
+ * Packs batch entries into bytes: `[to, from, messages, to, from, messages, ...]`.
+ *
+ * @since 0.1.0
+ * @category batches
+ */
+export const encodeBatch = (entries: ReadonlyArray<BatchEntry>): Uint8Array => {
+  const flat: Array<unknown> = []
+  for (const entry of entries) flat.push(entry.to, entry.from, entry.messages)
+  return packr.pack(flat)
+}
+
+/**
+ * Unpacks a batch; malformed bytes are a `Left`, never a throw.
+ *
+ * @since 0.1.0
+ * @category batches
+ */
+export const decodeBatch = (bytes: Uint8Array): Either.Either<Array<BatchEntry>, string> => {
+  let flat: unknown
+  try {
+    flat = unpackr.unpack(bytes)
+  } catch (error) {
+    return Either.left(`malformed batch: ${reason(error)}`)
+  }
+  if (!Array.isArray(flat) || flat.length % 3 !== 0) return Either.left("malformed batch: not a list of entries")
+  const entries: Array<BatchEntry> = []
+  for (let i = 0; i < flat.length; i += 3) {
+    const to: unknown = flat[i]
+    const from: unknown = flat[i + 1]
+    const messages: unknown = flat[i + 2]
+    if (typeof to !== "string" || typeof from !== "string" || !Array.isArray(messages)) {
+      return Either.left("malformed batch: bad entry")
+    }
+    entries.push({ to, from, messages })
+  }
+  return Either.right(entries)
+}
+
+// ------------------------------------------------------------------ replies
+
+/**
+ * A reply on the wire: the request's success or its typed failure, each in
+ * the request's own encoding.
+ *
+ * @since 0.1.0
+ * @category replies
+ */
+export type EncodedReply =
+  | { readonly _tag: "Success"; readonly value: unknown }
+  | { readonly _tag: "Failure"; readonly error: unknown }
+
+const replyEncoders = new WeakMap<object, { success: Encoder; failure: Encoder }>()
+const replyDecoders = new WeakMap<object, { success: Decoder; failure: Decoder }>()
+
+const requestSchemas = (request: Tagged): Schema.WithResult.Any | undefined =>
+  isRequest(request) ? request as Schema.WithResult.Any : undefined
+
+/**
+ * Encodes the success of a request (a tell's reply is `undefined`).
+ *
+ * @since 0.1.0
+ * @category replies
+ */
+export const encodeSuccess = (request: Tagged, value: unknown): Either.Either<EncodedReply, string> => {
+  const withResult = requestSchemas(request)
+  if (withResult === undefined) return Either.right({ _tag: "Success", value: null })
+  const coders = replyEncodersOf(request, withResult)
+  return Either.map(coders.success(value), (encoded) => ({ _tag: "Success", value: encoded }))
+}
+
+/**
+ * Encodes a typed failure of a request; `Left` when the value is not one.
+ *
+ * @since 0.1.0
+ * @category replies
+ */
+export const encodeFailure = (request: Tagged, error: unknown): Either.Either<EncodedReply, string> => {
+  const withResult = requestSchemas(request)
+  if (withResult === undefined) return Either.left("a tell has no failure")
+  const coders = replyEncodersOf(request, withResult)
+  return Either.map(coders.failure(error), (encoded) => ({ _tag: "Failure", error: encoded }))
+}
+
+const replyEncodersOf = (request: Tagged, withResult: Schema.WithResult.Any) => {
+  const ctor = request.constructor
+  let coders = replyEncoders.get(ctor)
+  if (coders === undefined) {
+    coders = {
+      success: makeEncoder(Schema.successSchema(withResult) as Schema.Schema.AnyNoContext),
+      failure: makeEncoder(Schema.failureSchema(withResult) as Schema.Schema.AnyNoContext)
+    }
+    replyEncoders.set(ctor, coders)
+  }
+  return coders
+}
+
+/**
+ * Decodes a reply for the request that was sent: `Right(Right(value))` on
+ * success, `Right(Left(error))` for a typed failure, `Left` when malformed.
+ *
+ * @since 0.1.0
+ * @category replies
+ */
+export const decodeReply = (request: Tagged, reply: unknown): Either.Either<Either.Either<unknown, unknown>, string> => {
+  const withResult = requestSchemas(request)
+  if (withResult === undefined) return Either.right(Either.right(undefined))
+  const ctor = request.constructor
+  let coders = replyDecoders.get(ctor)
+  if (coders === undefined) {
+    coders = {
+      success: makeDecoder(Schema.successSchema(withResult) as Schema.Schema.AnyNoContext),
+      failure: makeDecoder(Schema.failureSchema(withResult) as Schema.Schema.AnyNoContext)
+    }
+    replyDecoders.set(ctor, coders)
+  }
+  const tag = tagOf(reply)
+  if (tag === "Success") return Either.map(coders.success((reply as { value: unknown }).value), Either.right)
+  if (tag === "Failure") return Either.map(coders.failure((reply as { error: unknown }).error), Either.left)
+  return Either.left("malformed reply")
+}
+
+// ------------------------------------------------------------------- errors
+
+// The errors that cross the wire, rebuilt by tag on the caller's side.
+const errorClasses: Record<string, new(fields: never) => Error> = {
+  ActorNotFound,
+  ActorStopped,
+  AskFailed,
+  AskTimeout,
+  DecodeError,
+  InvalidArgument,
+  InvalidName,
+  KindNotRegistered,
+  MailboxFull,
+  NameTaken,
+  NodeUnreachable,
+  SpawnFailed,
+  Unauthorized,
+  UnknownMessage
+}
+
+/**
+ * Whether a value is one of the framework's errors (as opposed to a
+ * request's own typed failure).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const isFrameworkError = (u: unknown): u is Error & { readonly _tag: string } => {
+  if (typeof u !== "object" || u === null) return false
+  const tag = (u as { readonly _tag?: unknown })._tag
+  if (typeof tag !== "string") return false
+  const ctor = errorClasses[tag]
+  return ctor !== undefined && u instanceof ctor
+}
+
+/**
+ * A framework error as a `WireError` (fields that are plain data only).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const toWire = (error: Error & { readonly _tag: string }): WireError => {
+  const fields: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(error)) {
+    if (key === "_tag") continue
+    if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") fields[key] = value
+    else if (value !== undefined) fields[key] = String(value)
+  }
+  return { _tag: "WireError", tag: error._tag, fields }
+}
+
+/**
+ * Rebuilds a framework error from its `WireError`; an unknown tag becomes a
+ * `DecodeError`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const fromWire = (wire: WireError): unknown => {
+  const ctor = errorClasses[wire.tag]
+  if (ctor === undefined) {
+    return new DecodeError({ address: "", messageTag: wire.tag, reason: `unknown remote error ${wire.tag}` })
+  }
+  return new ctor(wire.fields as never)
+}
