@@ -1,0 +1,355 @@
+/**
+ * The scenarios, each written three times: for `effect-actors` through its
+ * public API (`Actor.make`, `ActorSystem.make`, `pid.tell`, `pid.ask`, with
+ * every system default, passivation included), for the obvious Effect actor
+ * and for the plain JS actor. Every run counts messages in the handlers and
+ * ends only when the count is reached.
+ *
+ * The handlers are as trivial as can be and the same in all three (count, and
+ * reply for an ask), so what is measured is the cost of the actor machinery.
+ * One message object is reused for every send: building messages is the
+ * user's cost, not the framework's.
+ */
+import { Deferred, Effect, Schema } from "effect"
+import { Actor, ActorSystem, type Pid } from "../src/index.js"
+import * as EffectActor from "./baselines/EffectActor.js"
+import { JsActor, type Request as JsRequest } from "./baselines/JsActor.js"
+import { type AskStats, askStats, heapAfterGc, Probe, times, within } from "./harness.js"
+
+/** The implementations compared. */
+export type Impl = "ours" | "effect" | "js"
+
+class Tick extends Schema.TaggedClass<Tick>()("Tick", {}) {}
+class Ping extends Schema.TaggedRequest<Ping>()("Ping", {
+  payload: {},
+  success: Schema.Number,
+  failure: Schema.Never
+}) {}
+class Produce extends Schema.TaggedClass<Produce>()("Produce", { count: Schema.Number }) {}
+
+const tick = new Tick()
+const ping = new Ping()
+
+interface PingEffect extends EffectActor.Request<number> {
+  readonly _tag: "Ping"
+}
+interface PingJs extends JsRequest<number> {
+  readonly _tag: "Ping"
+}
+
+const now = (): number => performance.now()
+
+/** Builds an actor system with every default, runs `f` in it, and closes it. */
+const withSystem = <A>(f: (system: ActorSystem.Service) => Effect.Effect<A, unknown>): Promise<A> =>
+  Effect.runPromise(
+    Effect.scoped(Effect.flatMap(ActorSystem.make({ name: "bench" }), f)).pipe(Effect.orDie)
+  )
+
+// ------------------------------------------------------------------- tell
+
+/** `n` tells from one sender to one actor; messages per second, until the actor has handled all. */
+export const tell = (impl: Impl, n: number): Promise<number> => {
+  const probe = new Probe()
+  const hit = Effect.sync(probe.hit)
+  switch (impl) {
+    case "ours": {
+      const Sink = Actor.make("Sink", { protocol: [Tick], receive: { Tick: () => hit } })
+      return withSystem((system) =>
+        Effect.gen(function*() {
+          const sink = yield* system.spawn(Sink, "sink")
+          const done = probe.arm(n)
+          const t0 = now()
+          yield* times(n, () => sink.tell(tick))
+          yield* Effect.promise(() => within(done, "tell/ours"))
+          return n / ((now() - t0) / 1000)
+        })
+      )
+    }
+    case "effect":
+      return Effect.runPromise(Effect.gen(function*() {
+        const sink = yield* EffectActor.spawn<Tick>(() => hit)
+        const done = probe.arm(n)
+        const t0 = now()
+        yield* times(n, () => EffectActor.tell(sink, tick))
+        yield* Effect.promise(() => within(done, "tell/effect"))
+        const rate = n / ((now() - t0) / 1000)
+        yield* EffectActor.stop(sink)
+        return rate
+      }))
+    case "js":
+      return (async () => {
+        const sink = new JsActor<Tick>(probe.hit)
+        const done = probe.arm(n)
+        const t0 = now()
+        for (let i = 0; i < n; i++) sink.tell(tick)
+        await within(done, "tell/js")
+        const rate = n / ((now() - t0) / 1000)
+        sink.stop()
+        return rate
+      })()
+  }
+}
+
+// -------------------------------------------------------------------- ask
+
+/** `n` sequential asks from one sender to one actor; throughput and latency. */
+export const ask = (impl: Impl, n: number): Promise<AskStats> => {
+  const probe = new Probe()
+  const latencies = new Float64Array(n)
+  const check = (what: string) => {
+    if (probe.count !== n) throw new Error(`${what}: ${probe.count} asks handled, expected ${n}`)
+  }
+  switch (impl) {
+    case "ours": {
+      const reply = Effect.sync(() => ++probe.count)
+      const Echo = Actor.make("Echo", { protocol: [Ping], receive: { Ping: () => reply } })
+      return withSystem((system) =>
+        Effect.gen(function*() {
+          const echo = yield* system.spawn(Echo, "echo")
+          probe.arm(n)
+          let i = 0
+          const t0 = now()
+          yield* Effect.whileLoop({
+            while: () => i < n,
+            body: () => {
+              const start = now()
+              return Effect.map(echo.ask(ping), () => {
+                latencies[i] = now() - start
+              })
+            },
+            step: () => {
+              i++
+            }
+          })
+          const total = now() - t0
+          check("ask/ours")
+          return askStats(latencies, total)
+        })
+      )
+    }
+    case "effect": {
+      const reply = Effect.sync(() => ++probe.count)
+      const handle = (message: PingEffect) =>
+        Effect.flatMap(reply, (count) => Effect.asVoid(Deferred.succeed(message.reply, count)))
+      return Effect.runPromise(Effect.gen(function*() {
+        const echo = yield* EffectActor.spawn(handle)
+        probe.arm(n)
+        let i = 0
+        const t0 = now()
+        yield* Effect.whileLoop({
+          while: () => i < n,
+          body: () => {
+            const start = now()
+            return Effect.map(EffectActor.ask(echo, (reply: Deferred.Deferred<number>): PingEffect => ({ _tag: "Ping", reply })), () => {
+              latencies[i] = now() - start
+            })
+          },
+          step: () => {
+            i++
+          }
+        })
+        const total = now() - t0
+        yield* EffectActor.stop(echo)
+        check("ask/effect")
+        return askStats(latencies, total)
+      }))
+    }
+    case "js":
+      return (async () => {
+        const echo = new JsActor<PingJs>((message) => message.reply(++probe.count))
+        probe.arm(n)
+        const t0 = now()
+        for (let i = 0; i < n; i++) {
+          const start = now()
+          await echo.ask<number>((reply) => ({ _tag: "Ping", reply }))
+          latencies[i] = now() - start
+        }
+        const total = now() - t0
+        echo.stop()
+        check("ask/js")
+        return askStats(latencies, total)
+      })()
+  }
+}
+
+// ----------------------------------------------------------------- fan-in
+
+/**
+ * Fan-in: `producers` actors each send `perProducer` tells to one sink actor.
+ * The main fiber drives them with `Produce` messages of `batch` tells each,
+ * round-robin, so every producer is active at once and the sink has many
+ * concurrent senders. Sink messages per second, until the sink has handled all.
+ */
+export const fanIn = (impl: Impl, producers: number, perProducer: number, batch: number): Promise<number> => {
+  const probe = new Probe()
+  const hit = Effect.sync(probe.hit)
+  const rounds = Math.ceil(perProducer / batch)
+  const total = producers * rounds * batch
+  const produce = new Produce({ count: batch })
+  switch (impl) {
+    case "ours":
+      return withSystem((system) =>
+        Effect.gen(function*() {
+          const Sink = Actor.make("Sink", { protocol: [Tick], receive: { Tick: () => hit } })
+          const sink = yield* system.spawn(Sink, "sink")
+          const Producer = Actor.make("Producer", {
+            protocol: [Produce],
+            receive: { Produce: (message: Produce) => times(message.count, () => sink.tell(tick)) }
+          })
+          const pids: Array<Pid.Pid<Produce>> = []
+          for (let p = 0; p < producers; p++) pids.push(yield* system.spawn(Producer, `producer-${p}`))
+          const done = probe.arm(total)
+          const t0 = now()
+          yield* times(rounds, () => Effect.forEach(pids, (pid) => pid.tell(produce), { discard: true }))
+          yield* Effect.promise(() => within(done, "fanin/ours"))
+          return total / ((now() - t0) / 1000)
+        })
+      )
+    case "effect":
+      return Effect.runPromise(Effect.gen(function*() {
+        const sink = yield* EffectActor.spawn<Tick>(() => hit)
+        const actors: Array<EffectActor.EffectActor<Produce>> = []
+        for (let p = 0; p < producers; p++) {
+          actors.push(yield* EffectActor.spawn<Produce>((message) => times(message.count, () => EffectActor.tell(sink, tick))))
+        }
+        const done = probe.arm(total)
+        const t0 = now()
+        yield* times(rounds, () => Effect.forEach(actors, (actor) => EffectActor.tell(actor, produce), { discard: true }))
+        yield* Effect.promise(() => within(done, "fanin/effect"))
+        const rate = total / ((now() - t0) / 1000)
+        yield* EffectActor.stop(sink)
+        yield* Effect.forEach(actors, EffectActor.stop, { discard: true })
+        return rate
+      }))
+    case "js":
+      return (async () => {
+        const sink = new JsActor<Tick>(probe.hit)
+        const actors: Array<JsActor<Produce>> = []
+        for (let p = 0; p < producers; p++) {
+          actors.push(
+            new JsActor<Produce>((message) => {
+              for (let i = 0; i < message.count; i++) sink.tell(tick)
+            })
+          )
+        }
+        const done = probe.arm(total)
+        const t0 = now()
+        for (let r = 0; r < rounds; r++) for (const actor of actors) actor.tell(produce)
+        await within(done, "fanin/js")
+        const rate = total / ((now() - t0) / 1000)
+        for (const actor of [sink, ...actors]) actor.stop()
+        return rate
+      })()
+  }
+}
+
+// ------------------------------------------------------------------ spawn
+
+/** What spawning idle actors measured. */
+export interface SpawnStats {
+  /** Spawns per second (the spawn calls, one after the other). */
+  readonly perSecond: number
+  /** Heap growth after GC, divided by the number of live idle actors. */
+  readonly bytesPerActor: number
+  /** Heap growth after GC, in bytes. */
+  readonly heapBytes: number
+  /** How long stopping all of them took (NaN: gave up after the budget). */
+  readonly stopMillis: number
+}
+
+/**
+ * Spawns `n` idle actors, then measures the heap they hold after GC. Then
+ * checks they are live actors (ours: the system counts `n`; all: each one is
+ * told one message and handles it) before stopping them.
+ */
+export const spawn = async (impl: Impl, n: number, stopBudgetMillis = Infinity): Promise<SpawnStats> => {
+  const probe = new Probe()
+  const hit = Effect.sync(probe.hit)
+  let stopStart = 0
+  let result: Omit<SpawnStats, "stopMillis">
+  switch (impl) {
+    case "ours": {
+      const Idle = Actor.make("Idle", { protocol: [Tick], receive: { Tick: () => hit } })
+      let deliver: (measured: Omit<SpawnStats, "stopMillis">) => void = () => {}
+      const measured = new Promise<Omit<SpawnStats, "stopMillis">>((resolve) => {
+        deliver = resolve
+      })
+      // Closing the system stops every actor: timed separately, and given up on after the budget.
+      const stopped = withSystem((system) =>
+        Effect.gen(function*() {
+          const pids = new Array<Pid.Pid<Tick>>(n)
+          const before = yield* Effect.promise(heapAfterGc)
+          let i = 0
+          const t0 = now()
+          yield* Effect.whileLoop({
+            while: () => i < n,
+            // The name is built here so its memory counts against us: every actor needs one.
+            body: () => system.spawn(Idle, `idle-${i}`),
+            step: (pid) => {
+              pids[i++] = pid
+            }
+          })
+          const elapsed = now() - t0
+          const after = yield* Effect.promise(heapAfterGc)
+          const live = yield* system.count
+          if (live !== n) throw new Error(`spawn/ours: the system counts ${live} actors, expected ${n}`)
+          const done = probe.arm(n)
+          yield* Effect.forEach(pids, (pid) => pid.tell(tick), { discard: true })
+          yield* Effect.promise(() => within(done, "spawn/ours liveness"))
+          stopStart = now()
+          deliver({ perSecond: n / (elapsed / 1000), heapBytes: after - before, bytesPerActor: (after - before) / n })
+        })
+      )
+      result = await Promise.race([measured, stopped.then(() => measured)])
+      const finished = Number.isFinite(stopBudgetMillis)
+        ? await Promise.race([
+          stopped.then(() => true),
+          new Promise<boolean>((resolve) => setTimeout(() => resolve(false), stopBudgetMillis).unref())
+        ])
+        : await stopped.then(() => true)
+      return { ...result, stopMillis: finished ? now() - stopStart : NaN }
+    }
+    case "effect": {
+      const handle = () => hit
+      const actors = new Array<EffectActor.EffectActor<Tick>>(n)
+      result = await Effect.runPromise(Effect.gen(function*() {
+        const before = yield* Effect.promise(heapAfterGc)
+        let i = 0
+        const t0 = now()
+        yield* Effect.whileLoop({
+          while: () => i < n,
+          body: () => EffectActor.spawn<Tick>(handle),
+          step: (actor) => {
+            actors[i++] = actor
+          }
+        })
+        const elapsed = now() - t0
+        const after = yield* Effect.promise(heapAfterGc)
+        const done = probe.arm(n)
+        yield* Effect.forEach(actors, (actor) => EffectActor.tell(actor, tick), { discard: true })
+        yield* Effect.promise(() => within(done, "spawn/effect liveness"))
+        stopStart = now()
+        yield* Effect.forEach(actors, EffectActor.stop, { discard: true })
+        return { perSecond: n / (elapsed / 1000), heapBytes: after - before, bytesPerActor: (after - before) / n }
+      }))
+      break
+    }
+    case "js": {
+      const actors = new Array<JsActor<Tick>>(n)
+      const before = await heapAfterGc()
+      const t0 = now()
+      for (let i = 0; i < n; i++) actors[i] = new JsActor<Tick>(probe.hit)
+      const elapsed = now() - t0
+      const after = await heapAfterGc()
+      const done = probe.arm(n)
+      for (const actor of actors) actor.tell(tick)
+      await within(done, "spawn/js liveness")
+      stopStart = now()
+      for (const actor of actors) actor.stop()
+      await new Promise<void>((resolve) => setImmediate(resolve))
+      result = { perSecond: n / (elapsed / 1000), heapBytes: after - before, bytesPerActor: (after - before) / n }
+      break
+    }
+  }
+  return { ...result, stopMillis: now() - stopStart }
+}
