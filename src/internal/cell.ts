@@ -173,6 +173,12 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
     return this.parent === undefined ? [this.name] : [...this.parent.path(), this.name]
   }
 
+  /** Whether `ancestor` is this cell's parent, grandparent, and so on. */
+  descendsFrom(ancestor: Cell): boolean {
+    for (let cell = this.parent; cell !== undefined; cell = cell.parent) if (cell === ancestor) return true
+    return false
+  }
+
   get isAlive(): boolean {
     return this.status === RUNNING
   }
@@ -526,6 +532,11 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
   /** Marks the cell as stopping; a worker (or the stopper) finalizes it. */
   requestStop(kill: boolean, reason: Events.StopReason, error?: string): void {
     if (this.status === STOPPED) return
+    if (this.status === STARTING) {
+      // Asked from preStart (`ctx.stop(ctx.self)`): the spawn stops the actor once preStart returns.
+      this.requestStopWhileStarting(reason)
+      return
+    }
     const x = this.extras
     if (this.status < STOPPING) {
       this.status = STOPPING
@@ -547,8 +558,9 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
   stop(kill: boolean, reason: Events.StopReason): Effect.Effect<void> {
     return Effect.withFiberRuntime((fiber) => {
       if (this.status === STOPPED) return Effect.void
-      if (fiber.getFiberRef(currentRunnable) === this) {
-        // Stopping itself from its own handler: waiting would wait for itself.
+      const caller = fiber.getFiberRef(currentRunnable)
+      if (caller === this || (caller instanceof Cell && caller.descendsFrom(this))) {
+        // Stopping itself or an ancestor from a handler: waiting would wait for itself (children stop first).
         this.requestStop(kill, reason)
         return Effect.void
       }
@@ -837,7 +849,7 @@ class TellEffect extends Effectable.Class<void, ActorStopped | MailboxFull | Unk
 
 /** A PID of a local actor. */
 export class LocalPid implements Pid.Pid<Tagged> {
-  readonly [Pid.TypeId]: Pid.TypeId = Pid.TypeId
+  declare readonly [Pid.TypeId]: Pid.TypeId
   constructor(readonly cell: Cell) {}
 
   get address(): Address {
@@ -963,6 +975,9 @@ export class LocalPid implements Pid.Pid<Tagged> {
     return { _id: "Pid", address: this.address.toString() }
   }
 }
+
+// The type id lives on the prototype: one property less per actor.
+Object.defineProperty(LocalPid.prototype, Pid.TypeId, { value: Pid.TypeId })
 
 // --------------------------------------------------------- receive context
 

@@ -191,7 +191,8 @@ export class SystemImpl {
       cell.requestStop(true, cell.extras.stopReason)
       return
     }
-    if (cell.mailboxSize > 0 && (cell.flags & 1) === 0) {
+    // System messages count too: a child spawned by preStart may already have stopped (its Terminated waits).
+    if ((cell.mailboxSize > 0 || (cell.x?.system?.length ?? 0) > 0) && (cell.flags & 1) === 0) {
       cell.flags |= 1
       this.dispatcher.schedule(cell)
     } else if (cell.options.passivateMillis > 0) {
