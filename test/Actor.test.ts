@@ -1,10 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Option, Schema } from "effect"
+import { Deferred, Effect, Fiber, Option, Schema } from "effect"
 import { Actor, ActorSystem, Errors, Pid } from "../src/index.js"
 import {
   Counter,
   Divide,
   DivisionByZero,
+  eventsUntil,
   GetCount,
   Increment,
   Journal,
@@ -573,5 +574,113 @@ describe("handler failures (default supervisor: Stop)", () => {
       expect(error).toMatchObject({ _tag: "ActorStopped", address: "effect-actors://fail/f", messageTag: "GetCount" })
       const dead = yield* nextEvent(events, "Deadletter")
       expect(dead.message).toEqual(new Increment({ by: 5 }))
+    }))
+})
+
+describe("stopping from inside actors", () => {
+  class StopSelf extends Schema.TaggedClass<StopSelf>()("StopSelf", {}) {}
+  class StopParent extends Schema.TaggedClass<StopParent>()("StopParent", {}) {}
+
+  it.scoped("ctx.stop(ctx.self) is graceful: messages queued before it are still handled", () =>
+    Effect.gen(function*() {
+      const system = yield* ActorSystem.make({ name: "inside" })
+      const events = yield* system.subscribe
+      const journal = makeJournal()
+      const Quitter = Actor.make("Quitter", {
+        protocol: [StopSelf, Note],
+        receive: {
+          StopSelf: (_, ctx) => ctx.stop(ctx.self),
+          Note: (msg) => write(msg.text)
+        },
+        postStop: () => write("postStop")
+      })
+      const pid = yield* system.spawn(Quitter, "q").pipe(Effect.provideService(Journal, journal))
+      yield* pid.tell(new StopSelf())
+      yield* pid.tell(new Note({ text: "queued before the stop took hold" }))
+      const stopped = yield* nextEvent(events, "ActorStopped")
+      expect(stopped.reason).toBe("Stopped")
+      expect(journal.entries).toEqual(["queued before the stop took hold", "postStop"])
+    }))
+
+  it.effect("a child that stops its parent from its handler does not deadlock", () =>
+    Effect.gen(function*() {
+      const system = yield* ActorSystem.make({ name: "inside", shutdownTimeout: "1 hour" })
+      const events = yield* system.subscribe
+      const Child = Actor.make("Child", {
+        protocol: [StopParent],
+        receive: {
+          StopParent: (_, ctx) =>
+            Effect.flatMap(system.lookup("parent"), (parent) =>
+              Option.match(parent, { onNone: () => Effect.void, onSome: (pid) => ctx.stop(pid) }))
+        }
+      })
+      const Owner = Actor.make("Owner", {
+        protocol: [Sync],
+        receive: { Sync: (_, ctx) => Effect.asVoid(ctx.spawnChild(Child, "child")) }
+      })
+      const parent = yield* system.spawn(Owner, "parent")
+      yield* parent.ask(new Sync())
+      const child = Option.getOrThrow(yield* system.lookup("parent/child")) as unknown as Pid.Pid<StopParent>
+      yield* child.tell(new StopParent())
+      // No clock adjustment: the stop must not wait for the shutdown timeout.
+      const stops = yield* eventsUntil(events, "ActorStopped", (e) => e.address.name === "parent")
+      expect(ofTag(stops, "ActorStopped").map((e) => e.address.name)).toEqual(["child", "parent"])
+      expect(yield* system.count).toBe(0)
+    }).pipe(Effect.scoped))
+
+  it.scoped("a message an actor tells itself in preStart is handled after it starts", () =>
+    Effect.gen(function*() {
+      const system = yield* ActorSystem.make({ name: "inside" })
+      const Eager = Actor.make("Eager", {
+        protocol: [Increment, GetCount],
+        initialState: () => 0,
+        receive: {
+          Increment: (msg, ctx) => ctx.update((n) => n + msg.by),
+          GetCount: (_, ctx) => ctx.get
+        },
+        preStart: (ctx) => Effect.orDie(ctx.self.tell(new Increment({ by: 10 })))
+      })
+      const pid = yield* system.spawn(Eager, "eager")
+      expect(yield* pid.ask(new GetCount())).toBe(10)
+    }))
+
+  it.scoped("stopping an actor while its preStart runs: the spawn completes, then the actor stops", () =>
+    Effect.gen(function*() {
+      const system = yield* ActorSystem.make({ name: "inside" })
+      const entered = yield* Deferred.make<void>()
+      const gate = yield* Deferred.make<void>()
+      const journal = makeJournal()
+      const Slow = Actor.make("Slow", {
+        protocol: [Increment],
+        receive: { Increment: () => Effect.void },
+        preStart: () => Effect.zipRight(Deferred.succeed(entered, undefined), Deferred.await(gate)),
+        postStop: () => write("postStop slow")
+      })
+      const spawning = yield* Effect.fork(system.spawn(Slow, "slow").pipe(Effect.provideService(Journal, journal)))
+      yield* Deferred.await(entered)
+      // Not registered as alive yet: lookup does not see it.
+      expect(yield* system.lookup("slow")).toEqual(Option.none())
+      yield* Deferred.succeed(gate, undefined)
+      const spawned = yield* Fiber.join(spawning)
+      yield* spawned.kill
+      expect(yield* spawned.isAlive).toBe(false)
+      expect(journal.entries).toEqual(["postStop slow"])
+    }))
+
+  it.scoped("an ask from one actor to another carries the asker as sender", () =>
+    Effect.gen(function*() {
+      const system = yield* ActorSystem.make({ name: "inside" })
+      const ponger = yield* system.spawn(Ponger, "ponger")
+      class AskIt extends Schema.TaggedRequest<AskIt>()("AskIt", {
+        payload: {},
+        success: Schema.Boolean,
+        failure: Schema.Never
+      }) {}
+      const Asker = Actor.make("Asker", {
+        protocol: [AskIt],
+        receive: { AskIt: () => Effect.orDie(ponger.ask(new SenderOfAsk())) }
+      })
+      const asker = yield* system.spawn(Asker, "asker")
+      expect(yield* asker.ask(new AskIt())).toBe(true)
     }))
 })
