@@ -187,6 +187,19 @@ describe("F2 routee death, router lifecycle", () => {
       expect(yield* sys.count).toBe(1) // the probe
     }).pipe(withTally, Effect.provide(TestKit.layer())))
 
+  it.scoped("routees that stop while the router starts: the router stops too", () =>
+    Effect.gen(function*() {
+      const kit = yield* TestKit.TestKit
+      const probe = yield* kit.probe()
+      const Quitter = Actor.make("Quitter", {
+        protocol: [Work],
+        preStart: (ctx) => ctx.stop(ctx.self),
+        receive: { Work: () => Effect.void }
+      })
+      const router = yield* Router.spawn("quitters", { routee: Quitter, poolSize: 2, strategy: "round-robin" })
+      yield* probe.expectTerminated(router)
+    }).pipe(Effect.provide(TestKit.layer())))
+
   it.scoped("a router is an actor: stopping it stops its routees", () =>
     Effect.gen(function*() {
       const sys = yield* system
