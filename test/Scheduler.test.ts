@@ -1,5 +1,18 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Duration, Effect, Either, Exit, Layer, Option, Queue, Schema, Scope, TestClock } from "effect"
+import {
+  Clock,
+  Duration,
+  Effect,
+  Either,
+  Exit,
+  FastCheck as fc,
+  Layer,
+  Option,
+  Queue,
+  Schema,
+  Scope,
+  TestClock
+} from "effect"
 import { Actor, ActorSystem, Scheduler } from "../src/index.js"
 
 class Tick extends Schema.TaggedClass<Tick>()("Tick", {}) {}
@@ -76,6 +89,22 @@ describe("G1 schedule (interval)", () => {
       expect(info?.nextFireAt).toEqual(Option.some(new Date(11_000)))
       expect(String(info?.target)).toBe(String(recorder.address))
     }))
+
+  it.scoped.prop(
+    "delivers floor(window / interval) times, at multiples of the interval",
+    // The window holds up to 30 intervals: each fire is one step of the TestClock.
+    [fc.integer({ min: 1, max: 10_000 }), fc.integer({ min: 0, max: 30 }), fc.double({ min: 0, max: 1, maxExcluded: true })],
+    ([interval, intervals, fraction]) =>
+      Effect.gen(function*() {
+        const window = intervals * interval + Math.floor(fraction * interval)
+        const { recorder, scheduler, ticks } = yield* setup()
+        yield* scheduler.schedule(new Tick(), recorder, Duration.millis(interval))
+        yield* TestClock.adjust(Duration.millis(window))
+        const times = (yield* ticks).map((t) => Date.parse(t))
+        expect(times).toEqual(Array.from({ length: Math.floor(window / interval) }, (_, i) => (i + 1) * interval))
+      }),
+    { fastCheck: { numRuns: 12 } }
+  )
 
   it.scoped("cancel by handle or by reference stops it; an unknown reference is ScheduleNotFound", () =>
     Effect.gen(function*() {
@@ -307,6 +336,21 @@ describe("G1 stopped targets", () => {
       yield* TestClock.adjust("1 second")
       const event = yield* cancelled(events)
       expect(event).toMatchObject({ _tag: "ScheduleCancelled", reference, reason: "UnknownMessage" })
+      expect(yield* scheduler.list).toEqual([])
+    }))
+
+  it.scoped("a PID whose stop the scheduler cannot see (as a remote one) is caught by its next tell", () =>
+    Effect.gen(function*() {
+      const { recorder, scheduler, system } = yield* setup()
+      const events = yield* system.subscribe
+      // Looks alive whatever happens, like a PID of an actor on another node.
+      const opaque: typeof recorder = Object.create(recorder, { isAlive: { value: Effect.succeed(true) } })
+      const { reference } = yield* scheduler.schedule(new Tick(), opaque, "1 second")
+      yield* recorder.stop
+      expect((yield* scheduler.list).length).toBe(1)
+      yield* TestClock.adjust("1 second")
+      const event = yield* cancelled(events)
+      expect(event).toMatchObject({ _tag: "ScheduleCancelled", reference, reason: "TargetStopped" })
       expect(yield* scheduler.list).toEqual([])
     }))
 
