@@ -17,7 +17,7 @@ import { currentRunnable } from "./dispatcher.js"
 import type { AskHandle } from "./envelope.js"
 
 /** One message a probe received. */
-export interface Received {
+interface Received {
   readonly message: unknown
   readonly sender: Option.Option<Pid>
   /** Set when the message was asked: `probe.reply` answers it. */
@@ -25,7 +25,7 @@ export interface Received {
 }
 
 /** What a probe recorded, and the fibers waiting for more. */
-export class Inbox {
+class Inbox {
   readonly messages: Array<Received> = []
   /** Addresses of watched actors that stopped. */
   readonly terminated: Array<string> = []
@@ -78,7 +78,7 @@ export class Inbox {
  * message, `Terminated` records the stopped actor. An ask is recorded without
  * a reply (the handler hands it off): `probe.reply` answers it later.
  */
-export const probeDefinition = (inbox: Inbox): Actor.Definition<Tagged, void, never> => {
+const probeDefinition = (inbox: Inbox): Actor.Definition<Tagged, void, never> => {
   const definition = Actor.make("TestProbe", {
     protocol: [],
     receive: {
@@ -98,17 +98,17 @@ export const probeDefinition = (inbox: Inbox): Actor.Definition<Tagged, void, ne
 }
 
 /** The cell behind a probe's PID (probes are always local actors). */
-export const cellOf = (pid: Pid<never>): Cell => {
+const cellOf = (pid: Pid<never>): Cell => {
   if (!(pid instanceof LocalPid)) throw new TypeError("a probe is a local actor")
   return pid.cell
 }
 
 /** Runs `effect` as if the actor `cell` ran it: sends made by it carry `cell` as their sender. */
-export const asSender = <A, E, R>(cell: Cell, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+const asSender = <A, E, R>(cell: Cell, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.locally(effect, currentRunnable, cell)
 
 /** Compares with `Equal.equals`, structurally for plain objects and arrays too. */
-export const equals = (a: unknown, b: unknown): boolean => Utils.structuralRegion(() => Equal.equals(a, b))
+const equals = (a: unknown, b: unknown): boolean => Utils.structuralRegion(() => Equal.equals(a, b))
 
 const nameOf = (u: object): string => {
   const tag = (u as { readonly _tag?: unknown })._tag
@@ -121,7 +121,7 @@ const nameOf = (u: object): string => {
  * A stable, one-line rendering: keys sorted, the tag (or class name) first,
  * PIDs as their address. Stable so failures read the same on every run.
  */
-export const show = (u: unknown, depth = 0, seen: Set<unknown> = new Set()): string => {
+const show = (u: unknown, depth = 0, seen: Set<unknown> = new Set()): string => {
   switch (typeof u) {
     case "string":
       return JSON.stringify(u)
@@ -162,7 +162,7 @@ export const show = (u: unknown, depth = 0, seen: Set<unknown> = new Set()): str
  * The fields that differ between two objects of the same tag (or class), one
  * line each; empty when they are not comparable field by field.
  */
-export const differences = (expected: unknown, received: unknown): Array<string> => {
+const differences = (expected: unknown, received: unknown): Array<string> => {
   if (typeof expected !== "object" || expected === null || typeof received !== "object" || received === null) {
     return []
   }
