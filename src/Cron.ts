@@ -192,20 +192,16 @@ const elements = (field: Token): Array<Token> => {
   return out
 }
 
-const compiles = (pattern: string, timeZone: string): boolean => {
+/** Whether one field (or one list element of it) compiles inside an otherwise all-wildcard pattern. */
+const probe = (index: number, text: string): boolean => {
+  const fields = ["*", "*", "*", "?", "*", "?", "*"]
+  fields[index] = text
   try {
-    new Croner(pattern, cronerOptions(timeZone))
+    new Croner(fields.join(" "), cronerOptions("UTC"))
     return true
   } catch {
     return false
   }
-}
-
-/** Probes one field (or one list element of it) inside an otherwise all-wildcard pattern. */
-const probe = (index: number, text: string): boolean => {
-  const fields = ["*", "*", "*", "?", "*", "?", "*"]
-  fields[index] = text
-  return compiles(fields.join(" "), "UTC")
 }
 
 /** Time zones already found valid: building an `Intl.DateTimeFormat` costs tens of microseconds. */
