@@ -81,6 +81,8 @@ export const makeServer = (options: {
     server.on("error", (cause) => Deferred.unsafeDone(errorDeferred, Exit.fail(cause)))
     const connections = new Set<Net.Socket>()
     server.on(tls === undefined ? "connection" : "secureConnection", (conn: Net.Socket) => {
+      // Small replies must leave at once (Nagle + delayed ACKs cost milliseconds per call).
+      conn.setNoDelay(true)
       connections.add(conn)
       conn.on("close", () => connections.delete(conn))
     })
@@ -180,7 +182,12 @@ export const makeClientSocket = (options: {
         const conn = Tls.connect({
           host: options.host,
           port: options.port,
-          servername: tls.serverName ?? options.host,
+          // SNI takes host names only; certificates for an IP are checked against their IP SANs.
+          ...(tls.serverName !== undefined
+            ? { servername: tls.serverName }
+            : Net.isIP(options.host) === 0
+            ? { servername: options.host }
+            : {}),
           ...(tls.cert === undefined ? {} : { cert: tls.cert }),
           ...(tls.key === undefined ? {} : { key: tls.key }),
           ...(tls.ca === undefined ? {} : { ca: caList(tls.ca) })
