@@ -330,6 +330,33 @@ describe("C2 shutdown", () => {
       expect(yield* system.count).toBe(0)
     }))
 
+  it.effect("a preStart still running cannot hold the shutdown; its spawn then fails with ActorStopped", () =>
+    Effect.gen(function*() {
+      const journal = makeJournal()
+      const entered = yield* Deferred.make<void>()
+      const gate = yield* Deferred.make<void>()
+      const Late = Actor.make("Late", {
+        protocol: [Log],
+        receive: { Log: () => Effect.void },
+        preStart: () => Effect.zipRight(Deferred.succeed(entered, undefined), Deferred.await(gate)),
+        postStop: () => write("postStop late")
+      })
+      const scope = yield* Scope.make()
+      const system = yield* Scope.extend(ActorSystem.make({ name: "down", shutdownTimeout: "1 second" }), scope)
+      const spawning = yield* Effect.fork(system.spawn(Late, "late").pipe(Effect.provideService(Journal, journal)))
+      yield* Deferred.await(entered)
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(closing)
+      // preStart ends after the shutdown: the actor is stopped at once (postStop runs) and the spawn is refused.
+      yield* Deferred.succeed(gate, undefined)
+      const error = yield* Effect.flip(Fiber.join(spawning))
+      expect(error).toMatchObject({ _tag: "ActorStopped", address: "effect-actors://down/late" })
+      expect(journal.entries).toEqual(["postStop late"])
+      expect(yield* system.count).toBe(0)
+    }))
+
   it.effect("a system built inside an uninterruptible region can still kill a busy actor", () =>
     Effect.gen(function*() {
       const entered = yield* Deferred.make<void>()

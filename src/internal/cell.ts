@@ -565,9 +565,10 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
         return Effect.void
       }
       if (this.status === STARTING) {
-        // preStart is running in the spawner's fiber; the spawn finalizes.
+        // preStart is running in the spawner's fiber; the spawn finalizes. That fiber is out of our reach, so a
+        // preStart that never ends must not hold the stop (or the system's shutdown) beyond the shutdown timeout.
         this.requestStopWhileStarting(reason)
-        return this.awaitStopped()
+        return Effect.asVoid(Effect.timeoutOption(Effect.interruptible(this.awaitStopped()), this.system.shutdownTimeout))
       }
       this.requestStop(kill, reason)
       // A kill does not wait for the handler in flight: it interrupts it.

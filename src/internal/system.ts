@@ -171,6 +171,10 @@ export class SystemImpl {
             Effect.fail(new SpawnFailed({ name, reason: "preStart failed", cause: exit.cause }))
           )
         }
+        if (this.closing) {
+          // The system shut down while preStart ran: no worker is left, so stop the actor here and refuse the spawn.
+          return Effect.zipRight(cell.finalize(), Effect.fail(new ActorStopped({ address: cell.addressString() })))
+        }
         this.started(cell)
         return Effect.succeed(cell.pid as unknown as Pid.Pid<M>)
       })
