@@ -570,6 +570,7 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
         this.requestStopWhileStarting(reason)
         return Effect.asVoid(Effect.timeoutOption(Effect.interruptible(this.awaitStopped()), this.system.shutdownTimeout))
       }
+      if (this.stopNowIfIdle(reason)) return Effect.void
       this.requestStop(kill, reason)
       // A kill does not wait for the handler in flight: it interrupts it.
       if (kill) return this.forceStop()
@@ -579,6 +580,28 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
         Effect.flatMap((done) => Option.isSome(done) ? Effect.void : this.forceStop())
       )
     })
+  }
+
+  /**
+   * Stops at once, in the caller, an actor with nothing to drain, no children,
+   * no `postStop` and no handler running: no worker and no fiber are needed
+   * (closing a system of a million idle actors must not fork a million
+   * fibers). Returns false when the full path is needed.
+   */
+  stopNowIfIdle(reason: Events.StopReason): boolean {
+    if (this.status !== RUNNING || (this.flags & (SCHEDULED | SUSPENDED | FINALIZING)) !== 0) return false
+    if (this.def.postStop !== undefined || (this.mailbox !== undefined && this.mailbox.size > 0)) return false
+    const x = this.x
+    if (
+      x !== undefined &&
+      ((x.children?.size ?? 0) > 0 || (x.pipes?.size ?? 0) > 0 || (x.system?.length ?? 0) > 0 ||
+        (x.unstashed?.length ?? 0) > 0 || (x.stash?.length ?? 0) > 0)
+    ) return false
+    this.status = STOPPING
+    this.flags |= FINALIZING
+    if (x !== undefined) x.stopReason = reason
+    this.completeStop(reason)
+    return true
   }
 
   private requestStopWhileStarting(reason: Events.StopReason): void {
@@ -683,16 +706,30 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
     if (x.stash !== undefined) x.stash.splice(0).forEach(drop)
   }
 
-  private completeStop(): void {
-    const x = this.extras
+  private completeStop(reason?: Events.StopReason): void {
     this.status = STOPPED
     this.flags &= ~SCHEDULED
     this.runner = undefined
     this.timers.remove(this)
     this.system.unregister(this)
-    const address = this.address
+    const x = this.x
+    const stopReason = x?.stopReason ?? reason ?? "Stopped"
+    this.system.remote?.stopped(this, stopReason)
+    if (this.system.bus.active) {
+      const address = this.address
+      this.publish(
+        (this.flags & PASSIVATED) !== 0
+          ? new Events.ActorPassivated({ address })
+          : new Events.ActorStopped({
+            address,
+            reason: stopReason,
+            ...(x?.stopError === undefined ? {} : { error: x.stopError })
+          })
+      )
+    }
+    if (x === undefined) return
     if (x.watchers !== undefined) {
-      const terminated = new Terminated({ address: address.toString(), reason: x.stopReason }, true)
+      const terminated = new Terminated({ address: this.addressString(), reason: stopReason }, true)
       for (const watcher of x.watchers) {
         watcher.x?.watching?.delete(this)
         watcher.sendSystem(terminated, this.pid)
@@ -703,16 +740,6 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
       for (const target of x.watching) target.x?.watchers?.delete(this)
       x.watching = undefined
     }
-    this.system.remote?.stopped(this, x.stopReason)
-    this.publish(
-      (this.flags & PASSIVATED) !== 0
-        ? new Events.ActorPassivated({ address })
-        : new Events.ActorStopped({
-          address,
-          reason: x.stopReason,
-          ...(x.stopError === undefined ? {} : { error: x.stopError })
-        })
-    )
     const waiters = x.stopWaiters
     x.stopWaiters = undefined
     x.loop = undefined

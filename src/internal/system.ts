@@ -161,7 +161,10 @@ export class SystemImpl {
         this.started(cell)
         return Effect.succeed(cell.pid as unknown as Pid.Pid<M>)
       }
-      return Effect.flatMap(Effect.exit(cell.runPreStart()), (exit) => {
+      return Effect.flatMap(Effect.exit(cell.runPreStart()), (exit): Effect.Effect<
+        Pid.Pid<M>,
+        InvalidName | NameTaken | SpawnFailed | ActorStopped
+      > => {
         if (Exit.isFailure(exit)) {
           this.unregister(cell)
           cell.status = 3
@@ -306,7 +309,8 @@ export class SystemImpl {
   shutdown(): Effect.Effect<void> {
     return Effect.suspend(() => {
       this.closing = true
-      const cells = [...this.top.values()]
+      // Idle actors with nothing to finalize stop right here, without a fiber each.
+      const cells = [...this.top.values()].filter((cell) => !cell.stopNowIfIdle("SystemShutdown"))
       return Effect.forEach(cells, (cell) => cell.stop(false, "SystemShutdown"), {
         concurrency: "unbounded",
         discard: true
