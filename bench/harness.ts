@@ -87,14 +87,15 @@ export const heapAfterGc = async (): Promise<number> => {
 export const median = (values: ReadonlyArray<number>): number => {
   const sorted = [...values].sort((a, b) => a - b)
   const mid = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+  const at = (i: number): number => sorted[i] ?? NaN
+  return sorted.length % 2 === 1 ? at(mid) : (at(mid - 1) + at(mid)) / 2
 }
 
 /** The `p`-th percentile (0–100) of latencies, by nearest rank. */
 export const percentile = (sorted: Float64Array, p: number): number => {
   if (sorted.length === 0) return NaN
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
-  return sorted[rank]!
+  return sorted[rank] ?? NaN
 }
 
 /** Latency statistics of one run of sequential asks, in microseconds. */

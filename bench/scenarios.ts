@@ -39,9 +39,19 @@ interface PingJs extends JsRequest<number> {
 
 const now = (): number => performance.now()
 
+/** Wraps every program a scenario runs (`ops.ts` uses it to count Effect operations). */
+let instrument = <A, E>(program: Effect.Effect<A, E>): Effect.Effect<A, E> => program
+
+/** Sets the wrapper applied to every program a scenario runs. */
+export const setInstrument = (f: <A, E>(program: Effect.Effect<A, E>) => Effect.Effect<A, E>): void => {
+  instrument = f
+}
+
+const run = <A, E>(program: Effect.Effect<A, E>): Promise<A> => Effect.runPromise(instrument(program))
+
 /** Builds an actor system with every default, runs `f` in it, and closes it. */
 const withSystem = <A>(f: (system: ActorSystem.Service) => Effect.Effect<A, unknown>): Promise<A> =>
-  Effect.runPromise(
+  run(
     Effect.scoped(Effect.flatMap(ActorSystem.make({ name: "bench" }), f)).pipe(Effect.orDie)
   )
 
@@ -66,7 +76,7 @@ export const tell = (impl: Impl, n: number): Promise<number> => {
       )
     }
     case "effect":
-      return Effect.runPromise(Effect.gen(function*() {
+      return run(Effect.gen(function*() {
         const sink = yield* EffectActor.spawn<Tick>(() => hit)
         const done = probe.arm(n)
         const t0 = now()
@@ -131,7 +141,7 @@ export const ask = (impl: Impl, n: number): Promise<AskStats> => {
       const reply = Effect.sync(() => ++probe.count)
       const handle = (message: PingEffect) =>
         Effect.flatMap(reply, (count) => Effect.asVoid(Deferred.succeed(message.reply, count)))
-      return Effect.runPromise(Effect.gen(function*() {
+      return run(Effect.gen(function*() {
         const echo = yield* EffectActor.spawn(handle)
         probe.arm(n)
         let i = 0
@@ -206,7 +216,7 @@ export const fanIn = (impl: Impl, producers: number, perProducer: number, batch:
         })
       )
     case "effect":
-      return Effect.runPromise(Effect.gen(function*() {
+      return run(Effect.gen(function*() {
         const sink = yield* EffectActor.spawn<Tick>(() => hit)
         const actors: Array<EffectActor.EffectActor<Produce>> = []
         for (let p = 0; p < producers; p++) {
@@ -312,7 +322,7 @@ export const spawn = async (impl: Impl, n: number, stopBudgetMillis = Infinity):
     case "effect": {
       const handle = () => hit
       const actors = new Array<EffectActor.EffectActor<Tick>>(n)
-      result = await Effect.runPromise(Effect.gen(function*() {
+      result = await run(Effect.gen(function*() {
         const before = yield* Effect.promise(heapAfterGc)
         let i = 0
         const t0 = now()

@@ -1,0 +1,36 @@
+/**
+ * Turns the `--json` output of the benchmark into the Markdown table kept in
+ * `RESULTS.md`:
+ *
+ *   npm run bench -- --json > /tmp/bench.jsonl
+ *   npx tsx bench/markdown.ts < /tmp/bench.jsonl
+ */
+import { readFileSync } from "node:fs"
+
+interface Line {
+  readonly scenario: string
+  readonly impl: string
+  readonly value: number
+  readonly unit: string
+  readonly ratioToEffect?: number | null
+  readonly ratioToJs?: number | null
+  readonly target?: string
+  readonly pass?: boolean | null
+}
+
+const fmt = (value: number): string => {
+  if (!Number.isFinite(value)) return String(value)
+  if (Math.abs(value) >= 100) return Math.round(value).toLocaleString("en")
+  return value.toPrecision(3)
+}
+const ratio = (value: number | null | undefined): string => value === undefined || value === null ? "" : `${value.toFixed(2)}×`
+
+const lines = readFileSync(0, "utf8").split("\n").filter((line) => line.trim().startsWith("{")).map((line) => JSON.parse(line) as Line)
+console.log("| scenario | impl | value | unit | ours ÷ effect | ours ÷ js | target | result |")
+console.log("|---|---|---:|---|---:|---:|---|---|")
+for (const line of lines) {
+  const result = line.pass === undefined ? "" : line.pass === null ? "n/a" : line.pass ? "PASS" : "**MISS**"
+  console.log(
+    `| ${line.scenario} | ${line.impl} | ${fmt(line.value)} | ${line.unit} | ${ratio(line.ratioToEffect)} | ${ratio(line.ratioToJs)} | ${line.target ?? ""} | ${result} |`
+  )
+}
