@@ -288,6 +288,7 @@ describe("C2 shutdown", () => {
         },
         postStop: () => write("postStop stuck")
       })
+      const before = new Set(yield* Fiber.roots)
       const scope = yield* Scope.make()
       const system = yield* Scope.extend(ActorSystem.make({ name: "down", shutdownTimeout: "3 seconds" }), scope)
       const events = yield* system.subscribe
@@ -306,6 +307,13 @@ describe("C2 shutdown", () => {
       // The interrupted message and the one behind it are deadletters, not lost.
       const dead = ofTag(yield* drainEvents(events), "Deadletter").map((d) => d.message)
       expect(dead).toEqual([new Hold(), new Log({ text: "never handled" })])
+      // The worker that ran the stuck handler was interrupted: nothing is left running.
+      let leaked = yield* newRootFibers(before)
+      for (let i = 0; i < 50 && leaked.length > 0; i++) {
+        yield* Effect.yieldNow()
+        leaked = yield* newRootFibers(before)
+      }
+      expect(leaked.map((fiber) => fiber.id())).toEqual([])
     }).pipe(Effect.scoped))
 
   it.effect("a postStop that never ends is cut off by the shutdown timeout too", () =>

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Equal, Exit, Fiber, Option, Schema, TestClock } from "effect"
 import { Actor, ActorSystem, Message, Pid } from "../src/index.js"
-import { Counter, drainEvents, eventsUntil, GetCount, Increment, nextEvent, Note, ofTag, settle } from "./helpers.js"
+import { Counter, drainEvents, eventsUntil, GetCount, Increment, nextEvent, Note, Notes, ofTag, settle } from "./helpers.js"
 
 class Work extends Schema.TaggedClass<Work>()("Work", { n: Schema.Number }) {}
 class Done extends Schema.TaggedRequest<Done>()("Done", {
@@ -110,6 +110,9 @@ describe("A2 PID", () => {
       yield* pid.tell(new Increment({ by: 4 }))
       const counter = pid as unknown as Pid.Pid<Increment | GetCount>
       expect(yield* counter.ask(new GetCount())).toBe(4)
+      // An ask outside the protocol is refused the same way, at once.
+      const asNotes = pid as unknown as Pid.Pid<Notes>
+      expect(yield* Effect.flip(asNotes.ask(new Notes()))).toMatchObject({ _tag: "UnknownMessage", messageTag: "Notes" })
     }))
 })
 
@@ -223,6 +226,33 @@ describe("A6 watch", () => {
       yield* settle
       yield* watcher.ask(new Sync())
       expect(seen).toEqual(["effect-actors://watch/a PoisonPill"])
+    }))
+
+  it.scoped("Terminated carries the reason: a failed actor is reported as Failed; a stopped watcher gets nothing", () =>
+    Effect.gen(function*() {
+      const system = yield* ActorSystem.make({ name: "watch" })
+      const seen: Array<string> = []
+      class Sync extends Schema.TaggedRequest<Sync>()("Sync", { payload: {}, success: Schema.Void, failure: Schema.Never }) {}
+      class Crash extends Schema.TaggedClass<Crash>()("Crash", {}) {}
+      const Watcher = Actor.make("Watcher", {
+        protocol: [Sync],
+        receive: {
+          Sync: () => Effect.void,
+          Terminated: (msg) => Effect.sync(() => void seen.push(`${msg.address} ${msg.reason}`))
+        }
+      })
+      const Crashy = Actor.make("Crashy", { protocol: [Crash], receive: { Crash: () => Effect.die("boom") } })
+      const watcher = yield* system.spawn(Watcher, "watcher")
+      const gone = yield* system.spawn(Watcher, "gone")
+      const crashy = yield* system.spawn(Crashy, "crashy")
+      yield* watcher.watch(crashy)
+      yield* gone.watch(crashy)
+      yield* gone.stop
+      yield* crashy.tell(new Crash())
+      yield* settle
+      yield* watcher.ask(new Sync())
+      expect(seen).toEqual(["effect-actors://watch/crashy Failed"])
+      expect(yield* system.deadletters).toBe(0)
     }))
 
   it.scoped("an actor without a Terminated handler ignores Terminated (no failure, no deadletter)", () =>
