@@ -57,6 +57,34 @@ const makeDecoder = (schema: Schema.Schema.AnyNoContext): Decoder => {
   return (u) => Either.mapLeft(decode(u), (e) => reason(e)) as Either.Either<Tagged, string>
 }
 
+/**
+ * A protocol message's class is its schema, but decoding through the class
+ * runs its constructor, which measured 11–30 µs per message here against
+ * 1–2 µs for the struct of its fields. So a `Schema.Class` (TaggedClass,
+ * TaggedRequest) is encoded and decoded through `Schema.Struct(fields)`, and
+ * the decoded fields become an instance of the class's prototype: what
+ * `new Class(fields, true)` produces (fields validated once, by the struct),
+ * without paying for the constructor. Other schemas go through themselves.
+ */
+const classFields = (schema: unknown): Schema.Struct.Fields | undefined => {
+  if (typeof schema !== "function") return undefined
+  const fields = (schema as { readonly fields?: unknown }).fields
+  return typeof fields === "object" && fields !== null ? fields as Schema.Struct.Fields : undefined
+}
+
+const makeMessageEncoder = (schema: Schema.Schema.AnyNoContext): Encoder => {
+  const fields = classFields(schema)
+  return makeEncoder(fields === undefined ? schema : Schema.Struct(fields) as Schema.Schema.AnyNoContext)
+}
+
+const makeMessageDecoder = (schema: Schema.Schema.AnyNoContext): Decoder => {
+  const fields = classFields(schema)
+  if (fields === undefined) return makeDecoder(schema)
+  const decode = makeDecoder(Schema.Struct(fields) as Schema.Schema.AnyNoContext)
+  const prototype = (schema as unknown as { readonly prototype: object }).prototype
+  return (u) => Either.map(decode(u), (decoded) => Object.assign(Object.create(prototype), decoded) as Tagged)
+}
+
 const encoders = new WeakMap<object, Encoder>()
 
 /**
@@ -73,7 +101,7 @@ export const encodeMessage = (message: Tagged): Either.Either<unknown, string> =
   }
   let encoder = encoders.get(ctor)
   if (encoder === undefined) {
-    encoder = makeEncoder(ctor as unknown as Schema.Schema.AnyNoContext)
+    encoder = makeMessageEncoder(ctor as unknown as Schema.Schema.AnyNoContext)
     encoders.set(ctor, encoder)
   }
   return encoder(message)
@@ -102,8 +130,8 @@ export const decodeMessage = (protocol: Protocol, encoded: unknown): Either.Eith
   let decoders = protocolDecoders.get(protocol)
   if (decoders === undefined) {
     decoders = new Map()
-    for (const schema of protocol) decoders.set(schema._tag, makeDecoder(schema))
-    decoders.set("Terminated", makeDecoder(Terminated))
+    for (const schema of protocol) decoders.set(schema._tag, makeMessageDecoder(schema))
+    decoders.set("Terminated", makeMessageDecoder(Terminated))
     protocolDecoders.set(protocol, decoders)
   }
   const decoder = decoders.get(tag)
