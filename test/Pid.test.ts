@@ -348,6 +348,17 @@ describe("A5 graceful stop, PoisonPill, kill", () => {
       expect(yield* system.count).toBe(0)
     }))
 
+  it.scoped("a PoisonPill built with new (not the shared instance) is a PoisonPill too", () =>
+    Effect.gen(function*() {
+      const system = yield* ActorSystem.make({ name: "pill" })
+      const events = yield* system.subscribe
+      yield* system.spawn(Counter, "c")
+      const pid = Option.getOrThrow(yield* system.lookup("c"))
+      yield* pid.tell(new Message.PoisonPill())
+      const stopped = yield* nextEvent(events, "ActorStopped")
+      expect(stopped.reason).toBe("PoisonPill")
+    }))
+
   it.scoped("kill stops at once: the handler in flight is interrupted; it and the queued messages become deadletters", () =>
     Effect.gen(function*() {
       const system = yield* ActorSystem.make({ name: "kill" })

@@ -31,7 +31,7 @@ import {
 import * as Events from "../EventStream.js"
 import type { ActorMetrics } from "../Metrics.js"
 import type { Mailbox, MailboxFactory } from "../Mailbox.js"
-import { isRequest, poisonPill, type Tagged, Terminated } from "../Message.js"
+import { isRequest, PoisonPill, type Tagged, Terminated } from "../Message.js"
 import * as Pid from "../Pid.js"
 import type { Strategy } from "../Supervisor.js"
 import type { Runnable, Worker } from "./dispatcher.js"
@@ -195,7 +195,7 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
       this.deadletter(message, sender, "actor stopped")
       return new ActorStopped({ address: this.addressString(), messageTag: message._tag })
     }
-    if (!this.def.tags.has(message._tag) && message !== poisonPill && this.def.receiveAny === undefined) {
+    if (!this.def.tags.has(message._tag) && !(message instanceof PoisonPill) && this.def.receiveAny === undefined) {
       this.deadletter(message, sender, "unknown message")
       return new UnknownMessage({ address: this.addressString(), messageTag: message._tag })
     }
@@ -315,7 +315,7 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
 
   private invokeSystem(envelope: Envelope): Effect.Effect<unknown, unknown> {
     const message = envelope.message
-    if (message === poisonPill) {
+    if (message instanceof PoisonPill) {
       this.requestStop(true, "PoisonPill")
       return Effect.void
     }
