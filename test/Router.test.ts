@@ -214,6 +214,21 @@ describe("F2 routee death, router lifecycle", () => {
       expect(yield* sys.count).toBe(0)
     }).pipe(withTally))
 
+  it.scoped("a restarted router spawns a fresh pool and keeps routing", () =>
+    Effect.gen(function*() {
+      const sys = yield* system
+      const router = yield* Router.spawn(sys, "pool", { routee: Worker, poolSize: 2, strategy: "round-robin" })
+      const before = yield* routee(sys, "pool/routee-0")
+      yield* router.restart
+      const after = yield* routee(sys, "pool/routee-0")
+      expect(after === before).toBe(false)
+      expect(yield* before.isAlive).toBe(false)
+      // The old routees' Terminated must not drop the new ones.
+      const replies = yield* Effect.forEach([1, 2, 3], () => router.ask(new Who()))
+      expect(replies).toEqual(["routee-0", "routee-1", "routee-0"])
+      expect(yield* sys.count).toBe(3)
+    }).pipe(withTally))
+
   it.scoped("routers and routees are never passivated", () =>
     Effect.gen(function*() {
       const sys = yield* ActorSystem.make({ name: "idle", passivateAfter: "1 second" })
