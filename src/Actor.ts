@@ -261,8 +261,8 @@ export const make = <
     readonly protocol: P
     readonly initialState?: () => S
     readonly receive: H
-    readonly preStart?: (ctx: ReceiveContext<MessageOf<P>, S, HandlersContext<H>>) => Effect.Effect<void, unknown, RPre>
-    readonly postStop?: (ctx: ReceiveContext<MessageOf<P>, S, HandlersContext<H>>) => Effect.Effect<void, unknown, RPost>
+    readonly preStart?: (ctx: ReceiveContext<MessageOf<P>, S, unknown>) => Effect.Effect<void, unknown, RPre>
+    readonly postStop?: (ctx: ReceiveContext<MessageOf<P>, S, unknown>) => Effect.Effect<void, unknown, RPost>
   } & SpawnOptions
 ): Definition<MessageOf<P>, S, HandlersContext<H> | RPre | RPost> => {
   const tags = new Set<string>()
