@@ -644,27 +644,46 @@ describe("stopping from inside actors", () => {
       expect(yield* pid.ask(new GetCount())).toBe(10)
     }))
 
-  it.scoped("stopping an actor while its preStart runs: the spawn completes, then the actor stops", () =>
+  it.scoped("an actor that stops itself in preStart: the spawn succeeds, then it stops (postStop once)", () =>
+    Effect.gen(function*() {
+      const system = yield* ActorSystem.make({ name: "inside" })
+      const events = yield* system.subscribe
+      const journal = makeJournal()
+      const Quitter = Actor.make("EarlyQuitter", {
+        protocol: [Increment],
+        receive: { Increment: () => Effect.void },
+        preStart: (ctx) => ctx.stop(ctx.self),
+        postStop: () => write("postStop")
+      })
+      const pid = yield* system.spawn(Quitter, "q").pipe(Effect.provideService(Journal, journal))
+      yield* nextEvent(events, "ActorStopped")
+      expect(yield* pid.isAlive).toBe(false)
+      expect(journal.entries).toEqual(["postStop"])
+      expect(yield* system.count).toBe(0)
+      expect(yield* Effect.flip(pid.tell(new Increment({ by: 1 })))).toMatchObject({ _tag: "ActorStopped" })
+    }))
+
+  it.scoped("a spawn waits for a slow preStart; the actor is not visible to lookup until then", () =>
     Effect.gen(function*() {
       const system = yield* ActorSystem.make({ name: "inside" })
       const entered = yield* Deferred.make<void>()
       const gate = yield* Deferred.make<void>()
-      const journal = makeJournal()
       const Slow = Actor.make("Slow", {
-        protocol: [Increment],
-        receive: { Increment: () => Effect.void },
-        preStart: () => Effect.zipRight(Deferred.succeed(entered, undefined), Deferred.await(gate)),
-        postStop: () => write("postStop slow")
+        protocol: [Increment, GetCount],
+        initialState: () => 0,
+        receive: { Increment: (msg, ctx) => ctx.update((n) => n + msg.by), GetCount: (_, ctx) => ctx.get },
+        preStart: () => Effect.zipRight(Deferred.succeed(entered, undefined), Deferred.await(gate))
       })
-      const spawning = yield* Effect.fork(system.spawn(Slow, "slow").pipe(Effect.provideService(Journal, journal)))
+      const spawning = yield* Effect.fork(system.spawn(Slow, "slow"))
       yield* Deferred.await(entered)
-      // Not registered as alive yet: lookup does not see it.
       expect(yield* system.lookup("slow")).toEqual(Option.none())
+      // The name is held while preStart runs.
+      expect(yield* Effect.flip(system.spawn(Counter, "slow"))).toMatchObject({ _tag: "NameTaken" })
       yield* Deferred.succeed(gate, undefined)
-      const spawned = yield* Fiber.join(spawning)
-      yield* spawned.kill
-      expect(yield* spawned.isAlive).toBe(false)
-      expect(journal.entries).toEqual(["postStop slow"])
+      const pid = yield* Fiber.join(spawning)
+      yield* pid.tell(new Increment({ by: 2 }))
+      expect(yield* pid.ask(new GetCount())).toBe(2)
+      expect(Option.isSome(yield* system.lookup("slow"))).toBe(true)
     }))
 
   it.scoped("an ask from one actor to another carries the asker as sender", () =>
