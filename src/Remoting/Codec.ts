@@ -74,13 +74,13 @@ const classFields = (schema: unknown): Schema.Struct.Fields | undefined => {
 
 const makeMessageEncoder = (schema: Schema.Schema.AnyNoContext): Encoder => {
   const fields = classFields(schema)
-  return makeEncoder(fields === undefined ? schema : Schema.Struct(fields) as Schema.Schema.AnyNoContext)
+  return makeEncoder(fields === undefined ? schema : Schema.Struct(fields) as unknown as Schema.Schema.AnyNoContext)
 }
 
 const makeMessageDecoder = (schema: Schema.Schema.AnyNoContext): Decoder => {
   const fields = classFields(schema)
   if (fields === undefined) return makeDecoder(schema)
-  const decode = makeDecoder(Schema.Struct(fields) as Schema.Schema.AnyNoContext)
+  const decode = makeDecoder(Schema.Struct(fields) as unknown as Schema.Schema.AnyNoContext)
   const prototype = (schema as unknown as { readonly prototype: object }).prototype
   return (u) => Either.map(decode(u), (decoded) => Object.assign(Object.create(prototype), decoded) as Tagged)
 }
