@@ -14,7 +14,7 @@
  *
  * @internal
  */
-import { Cause, Duration, Effect, Effectable, Equal, Exit, Fiber, Hash, Option, Schedule, Schema } from "effect"
+import { Cause, Duration, Effect, Effectable, Equal, Exit, Fiber, FiberRef, Hash, HashMap, Option, Schedule, Schema } from "effect"
 import { pipeArguments } from "effect/Pipeable"
 import type * as Actor from "../Actor.js"
 import { Address } from "../Address.js"
@@ -117,6 +117,8 @@ class Extras {
   /** The child whose escalation this actor escalated in turn: resumed with it. */
   escalatedChild: Cell | undefined = undefined
   pipes: Set<Fiber.RuntimeFiber<unknown, unknown>> | undefined = undefined
+  /** Log annotations by message tag (see `logAnnotations`). */
+  annotations: Map<string | undefined, HashMap.HashMap<string, unknown>> | undefined = undefined
   /** Clock nanoseconds when the current message started (with `processingTime`). */
   startedAt = 0
   /** How long the last message took, in nanoseconds (with `processingTime`). */
@@ -298,10 +300,26 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
 
   /** Logs from a handler carry the actor's address and the message's tag. */
   private annotated(effect: Effect.Effect<unknown, unknown>): Effect.Effect<unknown, unknown> {
-    return Effect.annotateLogs(effect, {
-      actor: this.addressString(),
-      message: this.current?.message._tag ?? ""
-    })
+    // The worker already carries `actor`; the `message` annotation changes only
+    // when the tag does, so a run of one kind of message pays nothing.
+    const worker = this.runner
+    const tag = this.current?.message._tag
+    if (worker === undefined || worker.lastTag === tag) return effect
+    worker.lastTag = tag
+    return Effect.zipRight(FiberRef.set(FiberRef.currentLogAnnotations, this.logAnnotations(tag)), effect)
+  }
+
+  /** The log annotations for a message tag (cached per tag). */
+  logAnnotations(tag: string | undefined): HashMap.HashMap<string, unknown> {
+    const x = this.extras
+    const cache = x.annotations ??= new Map()
+    let annotations = cache.get(tag)
+    if (annotations === undefined) {
+      const base = HashMap.set(this.system.logAnnotations, "actor", this.addressString())
+      annotations = tag === undefined ? base : HashMap.set(base, "message", tag)
+      cache.set(tag, annotations)
+    }
+    return annotations
   }
 
   private dispatch(): Effect.Effect<unknown, unknown> {
@@ -473,6 +491,8 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
         this.requestStop(true, "RestartsExhausted", cause === undefined ? undefined : squashMessage(cause))
         return Effect.void
       }
+      // Stopped while waiting for the restart delay: the stop wins.
+      if (this.status !== RUNNING) return Effect.void
       return Effect.gen(this, function*() {
         yield* this.stopChildren("ParentStopped")
         yield* this.runPostStop()
@@ -749,7 +769,8 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
 
   /** Passivation: the idle deadline passed. */
   onTimeout(): void {
-    if (this.status !== RUNNING || (this.flags & SCHEDULED) !== 0) return
+    // Busy, or suspended waiting for its parent's decision: not idle.
+    if (this.status !== RUNNING || (this.flags & (SCHEDULED | SUSPENDED)) !== 0) return
     this.flags |= PASSIVATED
     this.requestStop(false, "Stopped")
   }

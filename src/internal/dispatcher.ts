@@ -18,11 +18,13 @@
  *
  * @internal
  */
-import { Effect, type Fiber, FiberRef, Runtime } from "effect"
+import { Effect, type Fiber, FiberRef, type HashMap, Runtime } from "effect"
 import { Ring } from "./ring.js"
 
 /** @internal */
 export interface Runnable {
+  /** The log annotations of this runnable's fiber (the actor's address). */
+  logAnnotations(tag: string | undefined): HashMap.HashMap<string, unknown>
   /** Drains some messages; the dispatcher calls it from a worker fiber. */
   run(worker: Worker): Effect.Effect<void>
   /** The context the handlers need (the services given at spawn). */
@@ -38,6 +40,8 @@ export class Worker {
   current: Runnable | undefined = undefined
   /** The runnable whose context and identity the fiber's refs hold now. */
   last: Runnable | undefined = undefined
+  /** The message tag in the fiber's log annotations now. */
+  lastTag: string | undefined = undefined
   constructor(readonly dispatcher: Dispatcher) {}
 }
 
@@ -128,9 +132,13 @@ export class Dispatcher {
 
   private enter(worker: Worker, cell: Runnable): Effect.Effect<void> {
     worker.last = cell
+    worker.lastTag = undefined
     return Effect.zipRight(
-      FiberRef.set(FiberRef.currentContext, cell.context),
-      FiberRef.set(currentRunnable, cell)
+      Effect.zipRight(
+        FiberRef.set(FiberRef.currentContext, cell.context),
+        FiberRef.set(currentRunnable, cell)
+      ),
+      FiberRef.set(FiberRef.currentLogAnnotations, cell.logAnnotations(undefined))
     )
   }
 

@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { type Clock, Context, Duration, Effect, Effectable, Exit, MetricLabel, type Option, type Runtime } from "effect"
+import { type Clock, Context, Duration, Effect, Effectable, Exit, FiberRef, FiberRefs, type HashMap, MetricLabel, type Option, type Runtime } from "effect"
 import type * as Actor from "../Actor.js"
 import type { Address } from "../Address.js"
 import { ActorStopped, InvalidName, NameTaken, type RemoteError, SpawnFailed } from "../Errors.js"
@@ -91,7 +91,11 @@ export class SystemImpl {
   private readonly systemTags: ReadonlyArray<MetricLabel.MetricLabel>
   closing = false
 
+  /** The log annotations of the fiber that built the system; actors add theirs. */
+  readonly logAnnotations: HashMap.HashMap<string, unknown>
+
   constructor(settings: SystemSettings, runtime: Runtime.Runtime<never>, clock: Clock.Clock) {
+    this.logAnnotations = FiberRefs.getOrDefault(runtime.fiberRefs, FiberRef.currentLogAnnotations)
     this.name = settings.name
     this.defaults = settings.defaults
     this.askTimeoutMillis = Duration.toMillis(settings.askTimeout)
