@@ -1,8 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Schema, TestClock } from "effect"
-import { Actor, ActorSystem } from "../src/index.js"
+import { Actor, ActorSystem, type Pid, Supervisor } from "../src/index.js"
 import { drainEvents, nextEvent, ofTag, settle } from "./helpers.js"
-import { Add, Get, makeWorker } from "./support/supervision.js"
+import { Add, Fail, FailAsk, Get, makeWorker } from "./support/supervision.js"
 
 /** A request whose handler takes `seconds` of (test) time. */
 class Work extends Schema.TaggedRequest<Work>()("Work", {
@@ -130,5 +130,41 @@ describe("A8 passivation", () => {
       yield* again.tell(new Add({ n: 2 }))
       expect(yield* again.ask(new Get())).toBe(2)
       expect(log).toEqual(["preStart 1", "postStop 0", "preStart 2"])
+    }))
+
+  it.scoped("an actor suspended while its parent decides is not passivated meanwhile", () =>
+    Effect.gen(function*() {
+      class Kid extends Schema.TaggedRequest<Kid>()("Kid", { payload: {}, success: Schema.Unknown, failure: Schema.Never }) {}
+      const Parent = Actor.make("Parent", {
+        protocol: [Kid, Work],
+        receive: {
+          Kid: (_, ctx) =>
+            Effect.orDie(ctx.spawnChild(makeWorker([]), "kid", {
+              supervisor: Supervisor.escalate,
+              passivateAfter: "1 second"
+            })),
+          Work: (msg) => Effect.as(Effect.sleep(`${msg.seconds} seconds`), "done")
+        }
+      })
+      const sys = yield* ActorSystem.make({ name: "passivation", passivateAfter: "never", askTimeout: "1 minute" })
+      const parent = yield* sys.spawn(Parent, "parent", { supervisor: Supervisor.resume })
+      const kid = (yield* parent.ask(new Kid())) as Pid.Pid<Fail | Add | Get | FailAsk>
+      yield* kid.tell(new Add({ n: 1 }))
+      // The parent is busy for 10 s: the kid's escalation waits, the kid stays suspended.
+      const busy = yield* Effect.fork(parent.ask(new Work({ seconds: 10 })))
+      yield* settle
+      yield* kid.tell(new Fail({ how: "A" }))
+      for (let i = 0; i < 9; i++) {
+        yield* TestClock.adjust("1 second")
+        yield* settle
+        expect(yield* alive(sys, "parent/kid")).toBe(true)
+      }
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(busy)
+      // Resumed with its state, then passivated once idle again.
+      expect(yield* kid.ask(new Get())).toBe(1)
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      expect(yield* alive(sys, "parent/kid")).toBe(false)
     }))
 })

@@ -145,6 +145,27 @@ describe("A7 restart", () => {
       expect(stopped.reason).toBe("RestartsExhausted")
     }))
 
+  it.scoped("an actor stopped while it waits for its restart delay stops without restarting", () =>
+    Effect.gen(function*() {
+      const sys = yield* system
+      const events = yield* sys.subscribe
+      const log: Array<string> = []
+      const pid = yield* sys.spawn(makeWorker(log), "w", {
+        supervisor: Supervisor.restart({ restarts: Schedule.spaced("1 second").pipe(Schedule.intersect(Schedule.recurs(3))) })
+      })
+      yield* pid.tell(new Add({ n: 2 }))
+      yield* pid.tell(new Fail({ how: "A" }))
+      yield* nextEvent(events, "ActorSuspended")
+      const stopping = yield* Effect.fork(pid.stop)
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(stopping)
+      expect(log).toEqual(["preStart 1", "postStop 2"])
+      const seen = yield* drainEvents(events)
+      expect(ofTag(seen, "ActorRestarted")).toEqual([])
+      expect(ofTag(seen, "ActorStopped").map((e) => e.reason)).toEqual(["Stopped"])
+    }))
+
   it.scoped("pid.restart whose preStart fails under Stop: the restart fails and the actor stops", () =>
     Effect.gen(function*() {
       const sys = yield* system
