@@ -139,6 +139,30 @@ describe("B1 a child inherits its parent's strategy unless given its own", () =>
     }))
 })
 
+describe("B1 a parent's strategy still holds after the parent restarts", () => {
+  class SpawnKid extends Schema.TaggedRequest<SpawnKid>()("SpawnKid", {
+    payload: {},
+    success: Schema.Unknown,
+    failure: Schema.Never
+  }) {}
+  const Parent = Actor.make("Parent", {
+    protocol: [SpawnKid],
+    receive: { SpawnKid: (_, ctx) => Effect.orDie(ctx.spawnChild(makeWorker([]), "kid")) }
+  })
+
+  it.scoped("children spawned after the restart inherit it too", () =>
+    Effect.gen(function*() {
+      const sys = yield* system()
+      const parent = yield* sys.spawn(Parent, "p", { supervisor: Supervisor.resume })
+      yield* parent.ask(new SpawnKid())
+      yield* parent.restart
+      const kid = (yield* parent.ask(new SpawnKid())) as WorkerPid
+      yield* kid.tell(new Add({ n: 2 }))
+      yield* kid.tell(new Fail({ how: "die" }))
+      expect(yield* kid.ask(new Get())).toBe(2)
+    }))
+})
+
 describe("B3 per-error decisions and defects", () => {
   const strategy = Supervisor.make({
     decide: Supervisor.byTag({ ErrA: "Resume", ErrB: "Restart" }, "Stop"),
