@@ -155,6 +155,34 @@ describe("E2 ask", () => {
       yield* TestClock.adjust("5 seconds")
     }).pipe(Effect.scoped))
 
+  it.effect("several pending asks each time out at their own deadline", () =>
+    Effect.gen(function*() {
+      const system = yield* ActorSystem.make({ name: "asks" })
+      const sleeper = yield* system.spawn(slowWorker(0, []), "sleeper")
+      // The first ask holds the actor for 10 s; the others queue behind it.
+      const asks = yield* Effect.forEach([60_000, 300, 100, 200, 60_000], (millis, i) =>
+        Effect.fork(sleeper.ask(new Nap({ millis: i === 0 ? 10_000 : 0 }), { timeout: millis })))
+      yield* settle
+      const done = () => asks.map((fiber) => fiber.unsafePoll() !== null)
+      yield* TestClock.adjust("100 millis")
+      yield* settle
+      expect(done()).toEqual([false, false, true, false, false])
+      yield* TestClock.adjust("100 millis")
+      yield* settle
+      expect(done()).toEqual([false, false, true, true, false])
+      yield* TestClock.adjust("100 millis")
+      yield* settle
+      expect(done()).toEqual([false, true, true, true, false])
+      for (const i of [1, 2, 3]) {
+        expect(yield* Effect.flip(Fiber.join(asks[i]!))).toMatchObject({ _tag: "AskTimeout" })
+      }
+      // At 10 s the first Nap ends and is answered in time; the last ask, still queued, is answered right after.
+      yield* TestClock.adjust("10 seconds")
+      expect(yield* Fiber.join(asks[0]!)).toBe("awake")
+      expect(yield* Fiber.join(asks[4]!)).toBe("awake")
+      expect(yield* system.deadletters).toBe(3)
+    }).pipe(Effect.scoped))
+
   it.scoped("an ask with a non-positive timeout fails with InvalidArgument and sends nothing", () =>
     Effect.gen(function*() {
       const system = yield* ActorSystem.make({ name: "asks" })
