@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Equal, Exit, Fiber, Option, Schema, TestClock } from "effect"
-import { Actor, ActorSystem, Message, Pid } from "../src/index.js"
+import { Deferred, Effect, Equal, Exit, FastCheck as fc, Fiber, Option, Schema, TestClock } from "effect"
+import { Actor, ActorSystem, Mailbox, Message, Pid } from "../src/index.js"
 import { Counter, drainEvents, eventsUntil, GetCount, Increment, nextEvent, Note, Notes, ofTag, settle } from "./helpers.js"
 
 class Work extends Schema.TaggedClass<Work>()("Work", { n: Schema.Number }) {}
@@ -428,4 +428,57 @@ describe("A5 graceful stop, PoisonPill, kill", () => {
       expect(seen).toEqual(["postStop"])
       expect(yield* pid.isAlive).toBe(false)
     }).pipe(Effect.scoped))
+})
+
+describe("nothing accepted is lost, nothing hangs (property)", () => {
+  // "yield" only lets the scheduler interleave the others.
+  const Op = fc.constantFrom("tell", "ask", "stop", "kill", "pill", "yield")
+
+  it.effect.prop(
+    "any mix of concurrent tells, asks, stops, kills and pills, with an unbounded or a small bounded mailbox",
+    [fc.array(Op, { maxLength: 30 }), fc.boolean()],
+    ([ops, bounded]) =>
+    Effect.gen(function*() {
+      const system = yield* ActorSystem.make({ name: "mix" })
+      let postStops = 0
+      const Target = Actor.make("Target", {
+        protocol: [Increment, GetCount],
+        initialState: () => 0,
+        receive: {
+          Increment: (msg, ctx) => Effect.zipRight(Effect.yieldNow(), ctx.update((n) => n + msg.by)),
+          GetCount: (_, ctx) => ctx.get
+        },
+        postStop: () => Effect.sync(() => void postStops++)
+      })
+      const pid = yield* system.spawn(Target, "t", bounded ? { mailbox: Mailbox.bounded(3) } : {})
+      const action = (op: typeof ops[number]): Effect.Effect<unknown, unknown> => {
+        switch (op) {
+          case "tell":
+            return pid.tell(new Increment({ by: 1 }))
+          case "ask":
+            return pid.ask(new GetCount(), { timeout: "1 second" })
+          case "stop":
+            return pid.stop
+          case "kill":
+            return pid.kill
+          case "pill":
+            return Pid.poisonPill(pid)
+          default:
+            return Effect.yieldNow()
+        }
+      }
+      const fibers = yield* Effect.forEach(ops, (op) => Effect.fork(Effect.either(action(op))))
+      yield* settle
+      // An ask that was accepted but never answered nor failed would time out here.
+      yield* TestClock.adjust("2 seconds")
+      const results = yield* Effect.forEach(fibers, Fiber.join)
+      for (const result of results) {
+        if (result._tag === "Left") expect(["ActorStopped", "MailboxFull"]).toContain((result.left as { _tag: string })._tag)
+      }
+      yield* pid.stop
+      expect(postStops).toBe(1)
+      expect(yield* system.count).toBe(0)
+    }).pipe(Effect.scoped),
+    { fastCheck: { numRuns: 150 } }
+  )
 })
