@@ -43,8 +43,16 @@ export interface Strategy {
 
 /**
  * The default restart schedule: exponential backoff from 100 ms, at most 5
- * restarts.
+ * restarts. Any `Schedule` works in its place: its delays are the waits
+ * before each restart, and when it is done the budget is spent.
  *
+ * @example
+ * ```ts
+ * import { Schedule } from "effect"
+ * import { Supervisor } from "effect-actors"
+ * // The default backoff, but restarts stop once a minute has passed since the first one.
+ * const restarts = Supervisor.defaultRestarts.pipe(Schedule.upTo("1 minute"))
+ * ```
  * @since 0.1.0
  * @category constructors
  */
@@ -53,7 +61,10 @@ export const defaultRestarts: Schedule.Schedule<unknown, unknown> = Schedule.exp
 )
 
 /**
- * Builds a strategy.
+ * Builds a strategy. `decide` is a directive, `byTag(...)`, or any function
+ * of the error (for a defect: the defect itself, e.g. the thrown exception);
+ * `restarts` defaults to {@link defaultRestarts}, `resetAfter` to 30 seconds
+ * (measured from the last failure).
  *
  * @example
  * ```ts
@@ -86,14 +97,26 @@ export const make = (options: {
 /**
  * Always stop the failing actor (the default).
  *
+ * @example
+ * ```ts
+ * import { ActorSystem, Supervisor } from "effect-actors"
+ * const SystemLive = ActorSystem.layer({ name: "shop", supervisor: Supervisor.stop })
+ * ```
  * @since 0.1.0
  * @category constructors
  */
 export const stop: Strategy = make({ decide: "Stop" })
 
 /**
- * Always drop the failing message and go on with the same state.
+ * Always drop the failing message and go on with the same state (and the
+ * same behaviour).
  *
+ * @example
+ * ```ts
+ * import { Supervisor } from "effect-actors"
+ * // const pid = yield* system.spawn(Cache, "cache", { supervisor: Supervisor.resume })
+ * const strategy = Supervisor.resume
+ * ```
  * @since 0.1.0
  * @category constructors
  */
@@ -118,8 +141,17 @@ export const restart = (options?: {
 }): Strategy => make({ ...options, decide: "Restart" })
 
 /**
- * Always hand the failure to the parent.
+ * Always hand the failure to the parent: this actor is suspended until the
+ * parent's own strategy decides (Resume resumes it, Restart restarts the
+ * parent and stops this actor, Stop stops both). A top-level actor has no
+ * parent and stops.
  *
+ * @example
+ * ```ts
+ * import { Supervisor } from "effect-actors"
+ * // const child = yield* ctx.spawnChild(Worker, "worker", { supervisor: Supervisor.escalate })
+ * const strategy = Supervisor.escalate
+ * ```
  * @since 0.1.0
  * @category constructors
  */
