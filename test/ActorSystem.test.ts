@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Layer, Logger, Option, Schema, Scope, TestClock } from "effect"
+import { Deferred, Effect, Exit, FastCheck as fc, Fiber, Layer, Logger, Option, Schema, Scope, TestClock } from "effect"
 import { Actor, ActorSystem, Mailbox, Pid } from "../src/index.js"
 import {
   Counter,
@@ -381,4 +381,55 @@ describe("C2 shutdown", () => {
       expect(killing.unsafePoll()).not.toBeNull()
       expect(yield* pid.isAlive).toBe(false)
     }).pipe(Effect.scoped))
+})
+
+describe("A4 / C2 trees under concurrent spawns and stops (property)", () => {
+  const Step = fc.record({
+    op: fc.constantFrom("add", "add", "stop", "kill"),
+    at: fc.nat()
+  })
+
+  it.effect.prop(
+    "every spawned actor's postStop runs exactly once, children before parents, and nothing is left",
+    [fc.array(Step, { maxLength: 25 })],
+    ([steps]) =>
+      Effect.gen(function*() {
+        const journal = makeJournal()
+        const scope = yield* Scope.make()
+        const system = yield* Scope.extend(ActorSystem.make({ name: "tree" }), scope)
+        yield* system.spawn(TreeNode, "r").pipe(Effect.provideService(Journal, journal))
+        const planned: Array<string> = ["r"]
+        const spawned = new Set(["r"])
+        const fibers = yield* Effect.forEach(steps, (step, k) => {
+          const target = planned[step.at % planned.length]!
+          if (step.op === "add") {
+            const name = `n${k}`
+            planned.push(`${target}/${name}`)
+            return Effect.fork(
+              Effect.flatMap(system.lookup(target), (pid) =>
+                Option.match(pid, {
+                  onNone: () => Effect.void,
+                  onSome: (pid) =>
+                    (pid as unknown as Pid.Pid<AddKid>).ask(new AddKid({ name })).pipe(
+                      Effect.tap(() => Effect.sync(() => spawned.add(`${target}/${name}`))),
+                      Effect.ignore
+                    )
+                }))
+            )
+          }
+          return Effect.fork(Effect.ignore(step.op === "stop" ? system.stop(target) : system.kill(target)))
+        })
+        yield* settle
+        yield* Effect.forEach(fibers, Fiber.join, { discard: true })
+        yield* Scope.close(scope, Exit.void)
+        const stopped = journal.entries.map((entry) => entry.replace("postStop ", ""))
+        expect([...stopped].sort()).toEqual([...spawned].sort())
+        for (const path of stopped) {
+          const parent = path.split("/").slice(0, -1).join("/")
+          if (parent !== "") expect(stopped.indexOf(path)).toBeLessThan(stopped.indexOf(parent))
+        }
+        expect(yield* system.count).toBe(0)
+      }),
+    { fastCheck: { numRuns: 100 } }
+  )
 })
