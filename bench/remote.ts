@@ -90,7 +90,9 @@ const startReceiver = (certs: ReturnType<typeof generateCerts>) =>
   Effect.acquireRelease(
     Effect.async<{ readonly ports: Record<string, number>; readonly child: ReturnType<typeof spawn> }, Error>(
       (resume) => {
-        const child = spawn(process.execPath, ["--import", "tsx", "bench/remote-node.ts"], {
+        // BENCH_CHILD_FLAGS="--cpu-prof" profiles the receiving process too.
+        const flags = (process.env.BENCH_CHILD_FLAGS ?? "").split(" ").filter((flag) => flag !== "")
+        const child = spawn(process.execPath, [...flags, "--import", "tsx", "bench/remote-node.ts"], {
           stdio: ["pipe", "pipe", "inherit"]
         })
         child.stdin!.write(`${JSON.stringify({ cert: certs.serverCert, key: certs.serverKey })}\n`)
@@ -100,9 +102,14 @@ const startReceiver = (certs: ReturnType<typeof generateCerts>) =>
       }
     ),
     ({ child }) =>
-      Effect.sync(() => {
+      Effect.async<void>((resume) => {
+        // Closing stdin lets the receiver exit by itself (and write its profile); SIGKILL if it does not.
+        const timer = setTimeout(() => child.kill("SIGKILL"), 3000)
+        child.once("exit", () => {
+          clearTimeout(timer)
+          resume(Effect.void)
+        })
         child.stdin!.end()
-        child.kill("SIGKILL")
       })
   )
 

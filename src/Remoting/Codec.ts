@@ -21,7 +21,7 @@
  * ```
  * @since 0.1.0
  */
-import { Either, Schema } from "effect"
+import { Either, Schema, SchemaAST } from "effect"
 import { Packr, Unpackr } from "msgpackr"
 import {
   ActorNotFound,
@@ -74,14 +74,38 @@ const classFields = (schema: unknown): Schema.Struct.Fields | undefined => {
 
 const makeMessageEncoder = (schema: Schema.Schema.AnyNoContext): Encoder => {
   const fields = classFields(schema)
-  return makeEncoder(fields === undefined ? schema : Schema.Struct(fields) as unknown as Schema.Schema.AnyNoContext)
+  if (fields === undefined) return makeEncoder(schema)
+  const struct = Schema.Struct(fields)
+  if (SchemaAST.encodedAST(struct.ast) !== struct.ast) return makeEncoder(struct as unknown as Schema.Schema.AnyNoContext)
+  // No field transforms anything (the common case): the encoding is the
+  // fields themselves, already checked by the class constructor.
+  const keys = Object.keys(fields)
+  return (u) => {
+    const message = u as Record<string, unknown>
+    const encoded: Record<string, unknown> = {}
+    for (const key of keys) encoded[key] = message[key]
+    return Either.right(encoded)
+  }
 }
 
 const makeMessageDecoder = (schema: Schema.Schema.AnyNoContext): Decoder => {
   const fields = classFields(schema)
   if (fields === undefined) return makeDecoder(schema)
-  const decode = makeDecoder(Schema.Struct(fields) as unknown as Schema.Schema.AnyNoContext)
+  const struct = Schema.Struct(fields)
   const prototype = (schema as unknown as { readonly prototype: object }).prototype
+  if (SchemaAST.encodedAST(struct.ast) === struct.ast) {
+    // No transformation: validating is decoding; keep only the known fields.
+    const is = Schema.is(struct)
+    const keys = Object.keys(fields)
+    const decodeFull = makeDecoder(struct as unknown as Schema.Schema.AnyNoContext)
+    return (u) => {
+      if (!is(u)) return decodeFull(u) // for the error message
+      const instance = Object.create(prototype) as Record<string, unknown>
+      for (const key of keys) instance[key] = (u as Record<string, unknown>)[key]
+      return Either.right(instance as unknown as Tagged)
+    }
+  }
+  const decode = makeDecoder(struct as unknown as Schema.Schema.AnyNoContext)
   return (u) => Either.map(decode(u), (decoded) => Object.assign(Object.create(prototype), decoded) as Tagged)
 }
 

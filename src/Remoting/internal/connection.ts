@@ -103,6 +103,8 @@ export class Connection {
   private last: Codec.BatchEntry | undefined = undefined
   pending = 0
   inFlight = 0
+  /** Asks waiting in the outbox behind tells. */
+  asksQueued = 0
   private roomWaiters: Array<() => void> = []
   private wakeFlusher: (() => void) | undefined = undefined
   private readyWaiters: Array<() => void> | undefined = []
@@ -161,7 +163,7 @@ export class Connection {
       this.last = entry
     }
     this.pending++
-    this.wake()
+    if (this.inFlight === 0 || this.pending >= this.pool.settings.maxBatch) this.wake()
     return true
   }
 
@@ -192,10 +194,21 @@ export class Connection {
       this.wakeFlusher = () => resume(Effect.void)
     })
     return Effect.forever(Effect.suspend(() => {
-      if (this.outbox.length === 0 || this.inFlight >= settings.maxInFlight) return park
+      if (!this.shouldSend(settings)) return park
       this.takeAndSend()
       return Effect.void
     }))
+  }
+
+  /**
+   * Adaptive batching, like Nagle's algorithm: with nothing in flight, send
+   * what is there at once (a lone tell or ask waits for nobody); while a
+   * batch is in flight, let tells gather until a full batch is ready or an
+   * ask is waiting, up to `maxInFlight` batches.
+   */
+  private shouldSend(settings: PoolSettings): boolean {
+    if (this.outbox.length === 0 || this.inFlight >= settings.maxInFlight) return false
+    return this.inFlight === 0 || this.pending >= settings.maxBatch || this.asksQueued > 0
   }
 
   /** Takes up to `maxBatch` tells (or the tells before an ask, then the ask) and starts their calls. */
@@ -208,6 +221,7 @@ export class Connection {
       if ("_tag" in item) {
         if (batch.length > 0) break
         this.outbox.shift()
+        this.asksQueued--
         this.pool.fork(item.run)
         return
       }
@@ -285,6 +299,7 @@ export class Connection {
           }))
       }
       this.outbox.push(item)
+      this.asksQueued++
       this.last = undefined
       this.wake()
     })
