@@ -226,6 +226,40 @@ describe("B3 per-error decisions and defects", () => {
       expect(restarted.map((e) => e.error)).toEqual(["Error: died", "RangeError: thrown"])
     }))
 
+  it.scoped("a handler that throws instead of returning an Effect is supervised like a defect", () =>
+    Effect.gen(function*() {
+      class Explode extends Schema.TaggedRequest<Explode>()("Explode", {
+        payload: {},
+        success: Schema.Number,
+        failure: Schema.Never
+      }) {}
+      class Count extends Schema.TaggedRequest<Count>()("Count", {
+        payload: {},
+        success: Schema.Number,
+        failure: Schema.Never
+      }) {}
+      const A = Actor.make("A", {
+        protocol: [Explode, Count],
+        initialState: () => 0,
+        receive: {
+          Explode: (): Effect.Effect<number> => {
+            throw new TypeError("not an Effect")
+          },
+          Count: (_, ctx) => Effect.as(ctx.update((n) => n + 1), ctx.state + 1)
+        }
+      })
+      const sys = yield* system()
+      const seen: Array<unknown> = []
+      const pid = yield* sys.spawn(A, "a", {
+        supervisor: Supervisor.make({ decide: (e) => (seen.push(e), "Restart"), restarts: Schedule.recurs(3) })
+      })
+      expect(yield* pid.ask(new Count())).toBe(1)
+      const error = yield* Effect.flip(pid.ask(new Explode()))
+      expect(error._tag).toBe("AskFailed")
+      expect(yield* pid.ask(new Count())).toBe(1)
+      expect(seen[0]).toBeInstanceOf(TypeError)
+    }))
+
   it.scoped("a request's own typed failure goes to the asker and is not supervised", () =>
     Effect.gen(function*() {
       class Tagged extends Schema.TaggedError<Tagged>()("Tagged", {}) {}
