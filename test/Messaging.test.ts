@@ -322,6 +322,20 @@ describe("E6 pipeTo", () => {
       expect(ofTag(yield* drainEvents(events), "Deadletter")).toEqual([])
     }))
 
+  it.scoped("a restart does not interrupt a pipe: its result reaches the new incarnation", () =>
+    Effect.gen(function*() {
+      const sys = yield* system
+      const interrupted = { count: 0 }
+      const pid = yield* sys.spawn(makePiper(interrupted), "piper")
+      yield* pid.tell(new Start({ value: 5, outcome: "succeed", reportFailure: false }))
+      yield* settle
+      yield* pid.restart
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      expect(yield* pid.ask(new Results())).toEqual(["got 50"])
+      expect(interrupted.count).toBe(0)
+    }))
+
   it.scoped("the piping fiber does not outlive a killed actor either", () =>
     Effect.gen(function*() {
       const sys = yield* system
