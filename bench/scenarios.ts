@@ -272,7 +272,17 @@ export interface SpawnStats {
  * checks they are live actors (ours: the system counts `n`; all: each one is
  * told one message and handles it) before stopping them.
  */
-export const spawn = async (impl: Impl, n: number, stopBudgetMillis = Infinity): Promise<SpawnStats> => {
+export const spawn = async (
+  impl: Impl,
+  n: number,
+  options?: {
+    /** Give up waiting for the system to close after this long (ours only). */
+    readonly stopBudgetMillis?: number
+    /** Called with the figures before the actors are stopped (ours only). */
+    readonly onMeasured?: (measured: Omit<SpawnStats, "stopMillis">) => void
+  }
+): Promise<SpawnStats> => {
+  const stopBudgetMillis = options?.stopBudgetMillis ?? Infinity
   const probe = new Probe()
   const hit = Effect.sync(probe.hit)
   let stopStart = 0
@@ -311,6 +321,7 @@ export const spawn = async (impl: Impl, n: number, stopBudgetMillis = Infinity):
         })
       )
       result = await Promise.race([measured, stopped.then(() => measured)])
+      options?.onMeasured?.(result)
       const finished = Number.isFinite(stopBudgetMillis)
         ? await Promise.race([
           stopped.then(() => true),
