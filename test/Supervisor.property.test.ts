@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, FastCheck as fc, Schedule, TestClock } from "effect"
+import { Effect, FastCheck as fc, Fiber, Schedule, TestClock } from "effect"
 import { ActorSystem, Supervisor } from "../src/index.js"
-import { drainEvents, ofTag } from "./helpers.js"
+import { drainEvents, nextEvent, ofTag, settle } from "./helpers.js"
 import { Add, Fail, Get, makeWorker } from "./support/supervision.js"
 
 /** A step of a run: a message that succeeds, one that fails, or quiet time (seconds). */
@@ -14,13 +14,15 @@ const step: fc.Arbitrary<Step> = fc.oneof(
 )
 
 const RESET_SECONDS = 10
+/** With `spaced`, every restart waits this long (and the test clock moves on by as much after every failure). */
+const DELAY_SECONDS = 1
 
 /**
  * What the strategy promises: a failure restarts while fewer than `budget`
  * restarts happened since the last quiet period of `RESET_SECONDS`; the first
  * failure beyond the budget stops the actor.
  */
-const model = (budget: number, steps: ReadonlyArray<Step>) => {
+const model = (budget: number, spaced: boolean, steps: ReadonlyArray<Step>) => {
   let now = 0
   let last = -1
   let used = 0
@@ -35,6 +37,7 @@ const model = (budget: number, steps: ReadonlyArray<Step>) => {
     used++
     restarts++
     maxInWindow = Math.max(maxInWindow, used)
+    if (spaced) now += DELAY_SECONDS
   }
   return { restarts, stopped: false, maxInWindow }
 }
@@ -42,29 +45,40 @@ const model = (budget: number, steps: ReadonlyArray<Step>) => {
 describe("B2 restart budget (property)", () => {
   it.scoped.prop(
     "restarts never exceed the Schedule's budget between quiet periods, and running out stops the actor",
-    [fc.integer({ min: 0, max: 4 }), fc.array(step, { maxLength: 30 })],
-    ([budget, steps]) =>
+    [fc.integer({ min: 0, max: 4 }), fc.boolean(), fc.array(step, { maxLength: 30 })],
+    ([budget, spaced, steps]) =>
       Effect.scoped(Effect.gen(function*() {
         const sys = yield* ActorSystem.make({ name: "prop", passivateAfter: "never" })
         const events = yield* sys.subscribe
+        const sync = yield* sys.subscribe
+        const restarts = spaced
+          ? Schedule.spaced(`${DELAY_SECONDS} seconds`).pipe(Schedule.intersect(Schedule.recurs(budget)))
+          : Schedule.recurs(budget)
         const pid = yield* sys.spawn(makeWorker([]), "w", {
-          supervisor: Supervisor.restart({ restarts: Schedule.recurs(budget), resetAfter: `${RESET_SECONDS} seconds` })
+          supervisor: Supervisor.restart({ restarts, resetAfter: `${RESET_SECONDS} seconds` })
         })
         for (const s of steps) {
           if (s._tag === "wait") {
             yield* TestClock.adjust(`${s.seconds} seconds`)
             continue
           }
-          yield* Effect.ignore(pid.tell(s._tag === "ok" ? new Add({ n: 1 }) : new Fail({ how: "A" })))
+          const sent = yield* Effect.exit(pid.tell(s._tag === "ok" ? new Add({ n: 1 }) : new Fail({ how: "A" })))
           // The ask is processed after the step (and after the restart it may cause).
-          yield* Effect.exit(pid.ask(new Get()))
+          const synced = yield* Effect.fork(Effect.exit(pid.ask(new Get())))
+          if (s._tag === "fail" && spaced && sent._tag === "Success") {
+            // Wait until the failure is being handled, then let the restart delay pass.
+            yield* nextEvent(sync, "ActorSuspended")
+            yield* settle
+            yield* TestClock.adjust(`${DELAY_SECONDS} seconds`)
+          }
+          yield* Fiber.join(synced)
         }
         // A stopping actor: wait until it has stopped and published why.
         if (!(yield* pid.isAlive)) yield* pid.stop
         const seen = yield* drainEvents(events)
         const restarted = ofTag(seen, "ActorRestarted")
         const stopped = ofTag(seen, "ActorStopped")
-        const expected = model(budget, steps)
+        const expected = model(budget, spaced, steps)
         expect(restarted.length).toBe(expected.restarts)
         expect(expected.maxInWindow).toBeLessThanOrEqual(budget)
         expect(stopped.map((e) => e.reason)).toEqual(expected.stopped ? ["RestartsExhausted"] : [])
