@@ -238,7 +238,7 @@ export class Connection {
     }
     this.pending -= count
     this.inFlight++
-    this.sendBatch(batch, count)
+    this.sendBatch(batch)
     this.releaseRoom()
   }
 
@@ -247,7 +247,7 @@ export class Connection {
     while (this.roomWaiters.length > 0 && this.pending < max) this.roomWaiters.shift()!()
   }
 
-  private sendBatch(batch: Array<Codec.BatchEntry>, count: number): void {
+  private sendBatch(batch: Array<Codec.BatchEntry>): void {
     const client = this.client!
     const bytes = Codec.encodeBatch(batch)
     this.pool.fork(
@@ -257,14 +257,14 @@ export class Connection {
           Effect.sync(() => {
             this.inFlight--
             this.wake()
-            if (Exit.isFailure(exit)) this.undelivered(batch, count, exit.cause)
+            if (Exit.isFailure(exit)) this.undelivered(batch, exit.cause)
           })
         )
       )
     )
   }
 
-  private undelivered(batch: Array<Codec.BatchEntry>, _count: number, cause: Cause.Cause<unknown>): void {
+  private undelivered(batch: Array<Codec.BatchEntry>, cause: Cause.Cause<unknown>): void {
     const failure = Cause.failureOption(cause)
     const error = Option.isSome(failure)
       ? callError(this.node)(failure.value as WireError)
