@@ -42,6 +42,7 @@ import * as Address from "./Address.js"
 import {
   ActorNotFound,
   type ActorStopped,
+  InvalidArgument,
   InvalidName,
   type NameTaken,
   NodeUnreachable,
@@ -166,10 +167,12 @@ export class ActorSystem extends Context.Tag("effect-actors/ActorSystem")<ActorS
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options): Effect.Effect<Service, InvalidName, Scope.Scope> =>
+export const make = (options: Options): Effect.Effect<Service, InvalidName | InvalidArgument, Scope.Scope> =>
   Effect.gen(function*() {
     const invalid = invalidName(options.name)
     if (invalid !== undefined) return yield* Effect.fail(new InvalidName({ name: options.name, reason: invalid }))
+    const wrong = invalidOptions(options)
+    if (wrong !== undefined) return yield* Effect.fail(new InvalidArgument({ reason: wrong }))
     const clock = yield* Effect.clock
     // Workers and timers are forked from this runtime. They must be interruptible even when the system is built in
     // an uninterruptible region (an acquireRelease), or kill and the shutdown timeout could not stop a busy handler.
@@ -199,6 +202,26 @@ export const make = (options: Options): Effect.Effect<Service, InvalidName, Scop
     }
     return fromImpl(impl)
   })
+
+const positive = (duration: Duration.DurationInput | undefined): boolean =>
+  duration === undefined || Duration.toMillis(Duration.decode(duration)) > 0
+
+/** What is wrong with the options, or undefined. */
+const invalidOptions = (options: Options): string | undefined => {
+  if (!positive(options.askTimeout)) return "askTimeout must be positive"
+  if (!positive(options.shutdownTimeout)) return "shutdownTimeout must be positive"
+  if (options.passivateAfter !== "never" && !positive(options.passivateAfter)) {
+    return "passivateAfter must be positive or \"never\""
+  }
+  const stash = options.stashCapacity
+  if (stash !== undefined && (!Number.isInteger(stash) || stash < 0)) {
+    return "stashCapacity must be a non-negative integer"
+  }
+  if (options.metrics?.interval !== undefined && !positive(options.metrics.interval)) {
+    return "metrics.interval must be positive"
+  }
+  return undefined
+}
 
 const fromImpl = (impl: SystemImpl): Service => {
   const found = (name: string) =>
@@ -256,7 +279,7 @@ const fromImpl = (impl: SystemImpl): Service => {
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<ActorSystem, InvalidName> =>
+export const layer = (options: Options): Layer.Layer<ActorSystem, InvalidName | InvalidArgument> =>
   Layer.scoped(ActorSystem, make(options))
 
 /**

@@ -44,12 +44,14 @@ export interface Tagged {
 }
 
 /**
- * The messages of `M` that are requests (they can be asked).
+ * The messages of `M` that are requests (they can be asked). For an untyped
+ * PID (`Pid<Tagged>`, from `lookup`) any request can be asked; the tag is
+ * checked at run time.
  *
  * @since 0.1.0
  * @category type-level
  */
-export type RequestOf<M> = Extract<M, Schema.WithResult.All>
+export type RequestOf<M> = Tagged extends M ? Tagged & Schema.WithResult.All : Extract<M, Schema.WithResult.All>
 
 /**
  * The reply type of a message: the request's success, or `void` for a tell.

@@ -87,7 +87,7 @@ export interface State<M> {
  * @category constructors
  */
 export const make = <M extends Tagged, S, R>(options: Options<M, S, R>): Actor.Definition<M, State<M>, R> => {
-  const invalid = internal.invalidOptions(options as Options<Tagged, unknown, unknown>)
+  const invalid = internal.invalidOptions(options as unknown as Options<Tagged, unknown, unknown>)
   if (invalid !== undefined) throw new TypeError(invalid)
   return internal.make(options)
 }
@@ -136,7 +136,7 @@ const spawnIn = <M extends Tagged, S, R>(
   options: Options<M, S, R>
 ): Effect.Effect<Pid<M>, SpawnError | InvalidArgument, R> =>
   Effect.suspend((): Effect.Effect<Pid<M>, SpawnError | InvalidArgument, R> => {
-    const invalid = internal.invalidOptions(options as Options<Tagged, unknown, unknown>)
+    const invalid = internal.invalidOptions(options as unknown as Options<Tagged, unknown, unknown>)
     return invalid === undefined
       ? system.spawn(internal.make(options), name)
       : Effect.fail(new InvalidArgument({ reason: invalid }))

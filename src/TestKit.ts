@@ -49,7 +49,7 @@
 import { Context, type Duration, Effect, Layer, type Option, type Schema } from "effect"
 import type * as Actor from "./Actor.js"
 import * as ActorSystem from "./ActorSystem.js"
-import type { AskError, ExpectationFailed, InvalidName, TellError, UnknownMessage } from "./Errors.js"
+import type { AskError, ExpectationFailed, InvalidArgument, InvalidName, TellError, UnknownMessage } from "./Errors.js"
 import type { FailureOf, ReplyOf, RequestOf, Tagged } from "./Message.js"
 import type { AskOptions, Pid } from "./Pid.js"
 import * as internal from "./internal/testkit.js"
@@ -200,7 +200,7 @@ export const make = (
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options = {}): Layer.Layer<TestKit | ActorSystem.ActorSystem, InvalidName> => {
+export const layer = (options: Options = {}): Layer.Layer<TestKit | ActorSystem.ActorSystem, InvalidName | InvalidArgument> => {
   const { noMessageWait, timeout, ...systemOptions } = options
   const system = ActorSystem.layer({
     ...systemOptions,

@@ -245,7 +245,7 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
   }
 
   askExpired(handle: AskHandle): void {
-    this.deadletter(handle.message, undefined, `ask timed out after ${handle.timeoutMillis} ms`)
+    this.deadletter(handle.message, handle.sender, `ask timed out after ${handle.timeoutMillis} ms`)
   }
 
   // --------------------------------------------------------------- draining
@@ -927,8 +927,9 @@ export class LocalPid implements Pid.Pid<Tagged> {
     // reply to it is dropped by the runtime, and the timeout is published as
     // a deadletter like any other.
     return Effect.async<unknown, unknown>((resume) => {
-      const handle = new AskHandle(resume, cell, message, millis)
-      const error = cell.send(message, currentSender(), handle)
+      const sender = currentSender()
+      const handle = new AskHandle(resume, cell, message, millis, sender)
+      const error = cell.send(message, sender, handle)
       if (error !== undefined) {
         handle.done = true
         resume(Exit.fail(error))

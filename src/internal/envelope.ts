@@ -40,7 +40,9 @@ export class AskHandle extends TimerNode {
     private readonly resume: (effect: Effect.Effect<unknown, unknown>) => void,
     readonly target: AskTarget,
     readonly message: Tagged,
-    readonly timeoutMillis: number
+    readonly timeoutMillis: number,
+    /** The asking actor, for the deadletter of a timed-out ask. */
+    readonly sender: Pid<never> | undefined = undefined
   ) {
     super()
   }
