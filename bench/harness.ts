@@ -104,17 +104,29 @@ export interface AskStats {
   readonly meanMicros: number
   readonly p50Micros: number
   readonly p99Micros: number
+  /** The slowest asks: the 99.9th percentile and the maximum. */
+  readonly p999Micros: number
+  readonly maxMicros: number
+  /** How many asks took longer than a millisecond. */
+  readonly overOneMilli: number
 }
 
 /** Summarises per-ask latencies (milliseconds, as `performance.now` gives them) and the total time. */
 export const askStats = (latencies: Float64Array, totalMillis: number): AskStats => {
   const sorted = Float64Array.from(latencies).sort()
   let sum = 0
-  for (const value of sorted) sum += value
+  let overOneMilli = 0
+  for (const value of sorted) {
+    sum += value
+    if (value > 1) overOneMilli++
+  }
   return {
     perSecond: latencies.length / (totalMillis / 1000),
     meanMicros: (sum / sorted.length) * 1000,
     p50Micros: percentile(sorted, 50) * 1000,
-    p99Micros: percentile(sorted, 99) * 1000
+    p99Micros: percentile(sorted, 99) * 1000,
+    p999Micros: percentile(sorted, 99.9) * 1000,
+    maxMicros: percentile(sorted, 100) * 1000,
+    overOneMilli
   }
 }

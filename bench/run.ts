@@ -211,6 +211,20 @@ const measure = async <A>(
   return results
 }
 
+/** Ours ÷ the Effect baseline in each round (paired, so both saw the same load): the spread behind a median. */
+const spread = <A>(results: Map<Impl, Array<A>>, pick: (a: A) => number, higherIsBetter = true): void => {
+  const ours = results.get("ours")
+  const effect = results.get("effect")
+  if (ours === undefined || effect === undefined || ours.length === 0 || effect.length === 0) return
+  const ratios = ours.map((a, i) => {
+    const b = effect[i]
+    return b === undefined ? NaN : higherIsBetter ? pick(a) / pick(b) : pick(b) / pick(a)
+  }).filter((r) => Number.isFinite(r)).sort((x, y) => x - y)
+  progress(
+    `  ours ÷ effect per round: ${ratios.map((r) => r.toFixed(2)).join(" ")} (median of pairs ${median(ratios).toFixed(2)})`
+  )
+}
+
 const medianOf = <A>(results: Map<Impl, Array<A>>, impl: Impl, pick: (a: A) => number): number =>
   median((results.get(impl) ?? []).map(pick))
 
@@ -225,6 +239,7 @@ const runTell = async (): Promise<void> => {
     (impl) => Scenarios.tell(impl, n),
     (v) => `${fmt(v)}/s`
   )
+  spread(results, (v) => v)
   report(
     `tell: ${n.toLocaleString("en")} tells from one sender to one actor`,
     impls.map((impl) => ({
@@ -244,8 +259,13 @@ const runAsk = async (): Promise<void> => {
     rounds ?? sizes.rounds,
     (impl) => Scenarios.ask(impl, scale(n)),
     (impl) => Scenarios.ask(impl, n),
-    (s) => `${fmt(s.perSecond)}/s p99 ${s.p99Micros.toFixed(1)} µs`
+    (s) =>
+      `${fmt(s.perSecond)}/s p99 ${s.p99Micros.toFixed(1)} µs p99.9 ${s.p999Micros.toFixed(0)} µs max ${
+        s.maxMicros.toFixed(0)
+      } µs (${s.overOneMilli} > 1 ms)`
   )
+  spread(results, (s) => s.perSecond)
+  spread(results, (s) => s.p99Micros, false)
   const rows: Array<Row> = []
   for (const impl of impls) {
     rows.push({ scenario: "ask", impl, value: medianOf(results, impl, (s) => s.perSecond), unit: "ask/s", higherIsBetter: true })
@@ -269,6 +289,7 @@ const runFanIn = async (): Promise<void> => {
     (impl) => Scenarios.fanIn(impl, producers, perProducer, batch),
     (v) => `${fmt(v)}/s`
   )
+  spread(results, (v) => v)
   report(
     `fanin: ${producers} producer actors x ${perProducer.toLocaleString("en")} tells each into one sink (driven in batches of ${batch})`,
     impls.map((impl) => ({
