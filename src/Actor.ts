@@ -28,7 +28,7 @@
  * ```
  * @since 0.1.0
  */
-import type { Duration, Effect, Option } from "effect"
+import type { Duration, Effect, Option, Schema } from "effect"
 import type { Address } from "./Address.js"
 import type { SpawnError, StashFull, TellError, UnknownMessage } from "./Errors.js"
 import type { MailboxFactory } from "./Mailbox.js"
@@ -58,7 +58,37 @@ export type TypeId = typeof TypeId
 export type Handler<X, M extends Tagged, S, R> = (
   message: X,
   ctx: ReceiveContext<M, S, R>
-) => Effect.Effect<ReplyOf<X>, unknown, R>
+) => Effect.Effect<HandlerResult<X>, unknown, R>
+
+/**
+ * What a handler may succeed with: for a request, its reply (or `Handoff`
+ * when `forward`, `stash` or `respond` took care of it); for a tell, anything
+ * (it is ignored).
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type HandlerResult<X> = X extends Schema.WithResult.All ? Schema.WithResult.Success<X> | Handoff : unknown
+
+/**
+ * What `ctx.forward`, `ctx.stash` and `ctx.respond` succeed with: the reply
+ * to the current request was handed off (to another actor, to later, or
+ * already sent), so a request's handler may end with it instead of a reply.
+ *
+ * @example
+ * ```ts
+ * // receive: { Get: (msg, ctx) => ctx.forward(replica) } // the replica answers the asker
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export const Handoff: unique symbol = Symbol.for("effect-actors/Actor/Handoff")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Handoff = typeof Handoff
 
 /**
  * A behaviour: one handler per message tag, and optionally `Terminated` for
@@ -123,7 +153,7 @@ export interface ReceiveContext<M extends Tagged, S, R = never> {
   /** Updates the state and returns a value. */
   modify<A>(f: (state: S) => readonly [A, S]): Effect.Effect<A>
   /** Replies to the current request now (the handler's own result is then ignored). */
-  respond(reply: ReplyOf<RequestOf<M>>): Effect.Effect<void>
+  respond(reply: ReplyOf<RequestOf<M>>): Effect.Effect<Handoff>
   /** Spawns a child; it stops when this actor stops. */
   spawnChild<M2 extends Tagged, S2, R2>(
     definition: Definition<M2, S2, R2>,
@@ -149,13 +179,13 @@ export interface ReceiveContext<M extends Tagged, S, R = never> {
   /** Pops the behaviour pushed last. */
   readonly unbecomeStacked: Effect.Effect<void>
   /** Sets the current message aside (it is replied to later, after `unstash`). */
-  readonly stash: Effect.Effect<void, StashFull>
+  readonly stash: Effect.Effect<Handoff, StashFull>
   /** Puts back the oldest stashed message, ahead of newer ones. */
   readonly unstash: Effect.Effect<void>
   /** Puts back every stashed message, in arrival order, ahead of newer ones. */
   readonly unstashAll: Effect.Effect<void>
   /** Sends the current message on to another actor, keeping its original sender (and asker). */
-  forward(to: Pid<M>): Effect.Effect<void, TellError | UnknownMessage>
+  forward(to: Pid<M>): Effect.Effect<Handoff, TellError | UnknownMessage>
   /**
    * Runs `effect` in the background and tells its success, mapped to a message,
    * to `to` (this actor by default); a failure is told through `onFailure`, or

@@ -91,7 +91,8 @@ describe("A3 one message at a time, in per-sender order", () => {
       const run = (seq: number) => target.receive.Msg(new Msg({ sender: 0, seq, yields: 1 }), undefined as never)
       yield* Effect.all([run(0), run(1)], { concurrency: "unbounded" })
       const report = yield* target.receive.Report(new Report(), undefined as never)
-      expect(report.overlaps).toBe(1)
+      // A handler's type allows `Handoff`; this one always replies.
+      expect(typeof report === "symbol" ? undefined : report.overlaps).toBe(1)
     }))
 
   it.effect.prop("tells from several fibers", [plans], ([plan]) =>

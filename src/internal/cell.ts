@@ -1031,6 +1031,8 @@ Object.defineProperty(LocalPid.prototype, Pid.TypeId, { value: Pid.TypeId })
 
 // --------------------------------------------------------- receive context
 
+const handoff: Actor.Handoff = Symbol.for("effect-actors/Actor/Handoff") as Actor.Handoff
+
 /** The receive context of a cell: one per actor, reading the current message. */
 export class ReceiveContextImpl implements Actor.ReceiveContext<Tagged, unknown, unknown> {
   constructor(readonly cell: Cell) {}
@@ -1076,12 +1078,14 @@ export class ReceiveContextImpl implements Actor.ReceiveContext<Tagged, unknown,
     })
   }
 
-  respond(reply: unknown): Effect.Effect<void> {
+  respond(reply: unknown): Effect.Effect<Actor.Handoff> {
     return Effect.sync(() => {
       const envelope = this.cell.current
-      if (envelope?.ask === undefined) return
-      this.cell.handOff()
-      envelope.ask.succeed(reply)
+      if (envelope?.ask !== undefined) {
+        this.cell.handOff()
+        envelope.ask.succeed(reply)
+      }
+      return handoff
     })
   }
 
@@ -1160,8 +1164,8 @@ export class ReceiveContextImpl implements Actor.ReceiveContext<Tagged, unknown,
     })
   }
 
-  get stash(): Effect.Effect<void, StashFull> {
-    return this.cell.stashCurrent()
+  get stash(): Effect.Effect<Actor.Handoff, StashFull> {
+    return Effect.as(this.cell.stashCurrent(), handoff)
   }
 
   get unstash(): Effect.Effect<void> {
@@ -1172,16 +1176,28 @@ export class ReceiveContextImpl implements Actor.ReceiveContext<Tagged, unknown,
     return Effect.sync(() => this.cell.unstash(true))
   }
 
-  forward(to: Pid.Pid<Tagged>): Effect.Effect<void, TellError | UnknownMessage> {
-    return Effect.suspend(() => {
+  forward(to: Pid.Pid<Tagged>): Effect.Effect<Actor.Handoff, TellError | UnknownMessage> {
+    return Effect.suspend((): Effect.Effect<Actor.Handoff, TellError | UnknownMessage> => {
       const envelope = this.cell.current
-      if (envelope === undefined) return Effect.void
+      if (envelope === undefined) return Effect.succeed(handoff)
       this.cell.handOff()
       if (to instanceof LocalPid) {
         const error = to.cell.sendEnvelope(envelope)
-        return error === undefined ? Effect.void : Effect.fail(error)
+        return error === undefined ? Effect.succeed(handoff) : Effect.fail(error)
       }
-      return to.tell(envelope.message)
+      const ask = envelope.ask
+      if (ask === undefined) return Effect.as(to.tell(envelope.message), handoff)
+      // A request forwarded to another node: its reply (or failure) completes
+      // the original asker; this actor does not wait for it.
+      return Effect.as(
+        Effect.forkDaemon(
+          Effect.matchEffect(to.ask(envelope.message as never), {
+            onFailure: (error) => Effect.sync(() => ask.fail(error)),
+            onSuccess: (reply) => Effect.sync(() => ask.succeed(reply))
+          })
+        ),
+        handoff
+      )
     })
   }
 
