@@ -100,7 +100,7 @@ export const make = (options: Ops.ClientOptions = {}): Effect.Effect<Service, ne
       // No system here to publish deadletters on: log them.
       Effect.runFork(Effect.logWarning(`deadletter to ${to.toString()}: ${reason}`))
     })
-    const pool = new Pool(settings, runtime, "")
+    const pool = new Pool(settings, runtime, "", yield* Effect.clock)
     yield* Effect.addFinalizer(() => pool.close())
     const pidOf = (address: Ops.AddressInput) => Ops.pidOf(pool, address, undefined)
     const service: Service = {

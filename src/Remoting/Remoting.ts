@@ -192,7 +192,7 @@ export const make = (
         impl.publish(new Events.Deadletter({ recipient: to, sender: undefined, message, reason }))
       }
     )
-    const pool = new Pool(settings, runtime, impl.name)
+    const pool = new Pool(settings, runtime, impl.name, yield* Effect.clock)
     const kinds = new Map<string, AnyDefinition>()
     for (const definition of options.kinds ?? []) kinds.set(definition.kind, definition as unknown as AnyDefinition)
     const node = new Node(impl, pool, kinds)

@@ -20,6 +20,7 @@ import * as Socket from "@effect/platform/Socket"
 import { RpcClient, type RpcClientError, type RpcGroup, RpcSerialization } from "@effect/rpc"
 import {
   Cause,
+  type Clock,
   Duration,
   Effect,
   Either,
@@ -315,7 +316,8 @@ export class Connection {
     const poll: Effect.Effect<void> = Effect.suspend(() =>
       this.outbox.length === 0 && this.inFlight === 0 ? Effect.void : Effect.zipRight(Effect.sleep("5 millis"), poll)
     )
-    return Effect.ignore(Effect.timeout(poll, timeout))
+    // Finalizers run uninterruptibly: the poll must be interruptible for the timeout to end it.
+    return Effect.ignore(Effect.timeout(Effect.interruptible(poll), timeout))
   }
 
   close(): Effect.Effect<void> {
@@ -341,7 +343,8 @@ export class Pool {
   constructor(
     readonly settings: PoolSettings,
     private readonly runtime: Runtime.Runtime<never>,
-    readonly system: string
+    readonly system: string,
+    private readonly clock: Clock.Clock
   ) {}
 
   fork<A, E>(effect: Effect.Effect<A, E>): Fiber.RuntimeFiber<A, E> {
@@ -388,11 +391,16 @@ export class Pool {
       const all = [...this.connections.values()]
       this.connections.clear()
       this.pids.clear()
-      // Tells already queued get a short chance to leave before the sockets close.
-      return Effect.forEach(all, (c) => Effect.zipRight(c.drained("1 second"), c.close()), {
-        discard: true,
-        concurrency: "unbounded"
-      })
+      // Tells already queued get a short chance to leave before the sockets
+      // close. Everything here runs on the clock the pool was built with: a
+      // finalizer may run where another clock (a TestClock) is current.
+      return Effect.withClock(
+        Effect.forEach(all, (c) => Effect.zipRight(c.drained("1 second"), c.close()), {
+          discard: true,
+          concurrency: "unbounded"
+        }),
+        this.clock
+      )
     })
   }
 }
