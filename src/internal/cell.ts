@@ -117,6 +117,8 @@ class Extras {
   /** The child whose escalation this actor escalated in turn: resumed with it. */
   escalatedChild: Cell | undefined = undefined
   pipes: Set<Fiber.RuntimeFiber<unknown, unknown>> | undefined = undefined
+  /** A handler Effect built by `askDirect` and left for a worker to run. */
+  prebuilt: { readonly envelope: Envelope; readonly effect: Effect.Effect<unknown, unknown> } | undefined = undefined
   /** Log annotations by message tag (see `logAnnotations`). */
   annotations: Map<string | undefined, HashMap.HashMap<string, unknown>> | undefined = undefined
   /** Clock nanoseconds when the current message started (with `processingTime`). */
@@ -215,6 +217,52 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
       this.system.dispatcher.schedule(this)
     }
     return undefined
+  }
+
+  /**
+   * Direct dispatch of an ask to an idle actor: the handler is called in the
+   * asker's stack, and when its Effect is a plain success or sync thunk (see
+   * `fastpath.ts`) the reply is there at once, with no worker woken and no
+   * fiber suspended. Only such Effects run here: they read no context, cannot
+   * suspend and cannot be interrupted, so the asker's fiber lends nothing but
+   * its stack. Any other Effect is handed, already built, to a worker, first
+   * in line, exactly as if it had come through the mailbox. Returns false
+   * when the actor is not idle (the ask then takes the mailbox).
+   */
+  askDirect(message: Tagged, sender: AnyPid | undefined, handle: AskHandle): boolean {
+    if (this.status !== RUNNING || (this.flags & (SCHEDULED | SUSPENDED | KILLED | FINALIZING)) !== 0) return false
+    if (this.mailbox !== undefined && this.mailbox.size > 0) return false
+    const x = this.extras
+    if ((x.system?.length ?? 0) > 0 || (x.unstashed?.length ?? 0) > 0) return false
+    const handler = this.behavior[message._tag]
+    if (handler === undefined || !this.def.tags.has(message._tag)) return false
+    const envelope = new Envelope(message, sender, handle)
+    this.flags |= SCHEDULED
+    this.current = envelope
+    if (this.system.processingTime) x.startedAt = this.timers.nanos()
+    let effect: Effect.Effect<unknown, unknown>
+    try {
+      effect = handler(message, this.ctx()) as Effect.Effect<unknown, unknown>
+      const value = runIfSync(effect)
+      if (value !== MISS) {
+        this.step(value)
+        if (this.isEmpty()) {
+          this.flags &= ~SCHEDULED
+          if (this.options.passivateMillis > 0) this.timers.add(this, this.options.passivateMillis)
+        } else {
+          this.system.dispatcher.schedule(this)
+        }
+        return true
+      }
+    } catch (defect) {
+      effect = Effect.die(defect)
+    }
+    this.current = undefined
+    x.prebuilt = { envelope, effect }
+    ;(x.system ??= []).unshift(envelope)
+    this.timers.add(handle, handle.timeoutMillis)
+    this.system.dispatcher.schedule(this)
+    return true
   }
 
   /** Delivers an envelope as it is (forward, unstash): the original sender and asker go with it. */
@@ -325,6 +373,11 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
   private dispatch(): Effect.Effect<unknown, unknown> {
     // `next` just set it.
     const envelope = this.current!
+    const prebuilt = this.x!.prebuilt
+    if (prebuilt !== undefined && prebuilt.envelope === envelope) {
+      this.x!.prebuilt = undefined
+      return prebuilt.effect
+    }
     const message = envelope.message
     const handler = this.behavior[message._tag]
     if (handler !== undefined) return handler(message, this.ctx()) as Effect.Effect<unknown, unknown>
@@ -929,6 +982,7 @@ export class LocalPid implements Pid.Pid<Tagged> {
     return Effect.async<unknown, unknown>((resume) => {
       const sender = currentSender()
       const handle = new AskHandle(resume, cell, message, millis, sender)
+      if (cell.askDirect(message, sender, handle)) return
       const error = cell.send(message, sender, handle)
       if (error !== undefined) {
         handle.done = true
