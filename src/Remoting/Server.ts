@@ -65,9 +65,18 @@ const handlers = (node: Node) => {
     if (from === "") return undefined
     return node.pool.pidOf(from) as unknown as Pid.Pid<never> | undefined
   }
+  // A target is `path` or `system@path`; another system's name means the
+  // sender's address is stale (another node now listens here): not found.
+  const resolve = (target: string) => node.resolve(target)
+  const notFoundReason = (target: string) => {
+    const at = target.indexOf("@")
+    return at >= 0 && target.slice(0, at) !== impl.name
+      ? `wrong target node: ${node.node} runs system ${impl.name}`
+      : "actor not found"
+  }
   const found = (name: string) =>
     Effect.suspend(() => {
-      const cell = impl.lookup(name)
+      const cell = resolve(name)
       return cell === undefined ? Effect.fail(wire(new ActorNotFound({ name }))) : Effect.succeed(cell)
     })
   return RemotingRpcs.of({
@@ -79,9 +88,10 @@ const handlers = (node: Node) => {
           return Effect.fail(wire(new DecodeError({ address: node.node, messageTag: "", reason: entries.left })))
         }
         for (const entry of entries.right) {
-          const cell = impl.lookup(entry.to)
+          const cell = resolve(entry.to)
           if (cell === undefined) {
-            for (const message of entry.messages) node.deadletter(entry.to, message, entry.from, "actor not found")
+            const reason = notFoundReason(entry.to)
+            for (const message of entry.messages) node.deadletter(entry.to, message, entry.from, reason)
             continue
           }
           const sender = senderOf(entry.from)
@@ -100,9 +110,9 @@ const handlers = (node: Node) => {
         if (!(timeoutMillis > 0) || !Number.isFinite(timeoutMillis)) {
           return Effect.fail(wire(new InvalidArgument({ reason: `ask timeout must be positive, got ${timeoutMillis}` })))
         }
-        const cell = impl.lookup(to)
+        const cell = resolve(to)
         if (cell === undefined) {
-          node.deadletter(to, encoded, from, "actor not found")
+          node.deadletter(to, encoded, from, notFoundReason(to))
           return Effect.fail(wire(new ActorNotFound({ name: to })))
         }
         const decoded = Codec.decodeMessage(cell.def.protocol, encoded)
@@ -144,7 +154,7 @@ const handlers = (node: Node) => {
       }),
     Lookup: ({ name }) =>
       Effect.sync(() => {
-        const cell = impl.lookup(name)
+        const cell = resolve(name)
         return cell === undefined ? null : { address: cell.addressString(), kind: cell.def.kind }
       }),
     Spawn: ({ kind, name }) =>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Exit, Option, Queue, Stream } from "effect"
-import { type Pid, RemoteClient } from "../../src/index.js"
+import { ActorSystem, type Pid, RemoteClient, Remoting } from "../../src/index.js"
 import {
   Append,
   Counter,
@@ -114,6 +114,20 @@ describe("H1 remote spawn, lookup, tell, ask, stop", () => {
       const typed = Option.getOrThrow(yield* a.remoting.lookup({ ...nodeB, name: "c1" }, Counter))
       const refused = yield* Effect.flip(typed.tell(new Ping({ n: 1 }) as never))
       expect(refused._tag).toBe("UnknownMessage")
+
+      // A wrong target node: the address names another system than the one listening there.
+      const stale = yield* Remoting.pid(`effect-actors://other@127.0.0.1:${b.port}/c1`, Counter).pipe(
+        Effect.provideService(ActorSystem.ActorSystem, a.system)
+      )
+      const wrongNode = yield* Effect.flip(stale.ask(new GetCount()))
+      expect(wrongNode._tag).toBe("ActorNotFound")
+      yield* stale.tell(new Increment({ by: 1 }))
+      const wrongDeadletter = yield* Queue.take(events).pipe(
+        Effect.repeat({
+          until: (event) => event._tag === "Deadletter" && event.reason.startsWith("wrong target node")
+        })
+      )
+      expect(wrongDeadletter._tag).toBe("Deadletter")
 
       // A remote ask that outlives its timeout.
       const timeout = yield* Effect.flip(typed.ask(new Sleep({ millis: 300 }), { timeout: "100 millis" }))

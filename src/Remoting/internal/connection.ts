@@ -426,6 +426,7 @@ const currentSender = (): string => {
 /** The PID of an actor on another node. */
 export class RemotePid implements Pid.Pid<Tagged> {
   readonly [Pid.TypeId]: Pid.TypeId = Pid.TypeId
+  /** The target as the receiving node resolves it: `system@path`, or `path` when the system is unknown. */
   readonly path: string
 
   constructor(
@@ -433,7 +434,10 @@ export class RemotePid implements Pid.Pid<Tagged> {
     readonly connection: Connection,
     readonly tags: ReadonlySet<string> | undefined
   ) {
-    this.path = address.path.join("/")
+    // `system@path` lets the receiving node refuse a message meant for another
+    // system that now listens on this host and port ("wrong target node").
+    const path = address.path.join("/")
+    this.path = address.system === "" ? path : `${address.system}@${path}`
   }
 
   get name(): string {

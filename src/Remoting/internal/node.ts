@@ -54,7 +54,12 @@ export class Node implements RemoteHooks {
     if (!this.impl.bus.active) return
     this.impl.publish(
       new Events.Deadletter({
-        recipient: new Address({ system: this.impl.name, host: this.impl.host, port: this.impl.port, path: path.split("/") }),
+        recipient: new Address({
+          system: this.impl.name,
+          host: this.impl.host,
+          port: this.impl.port,
+          path: path.slice(path.indexOf("@") + 1).split("/")
+        }),
         sender: sender === "" ? undefined : parseAddress(sender),
         message,
         reason
@@ -133,9 +138,16 @@ export class Node implements RemoteHooks {
 
   // ----------------------------------------------------- watchers of ours
 
+  /** A local cell by `path` or `system@path` (another system's name: none). */
+  resolve(target: string): Cell | undefined {
+    const at = target.indexOf("@")
+    if (at < 0) return this.impl.lookup(target)
+    return target.slice(0, at) === this.impl.name ? this.impl.lookup(target.slice(at + 1)) : undefined
+  }
+
   /** A remote watcher registers on a local actor; false when the actor is not alive. */
   addRemoteWatcher(path: string, watcher: string): boolean {
-    const cell = this.impl.lookup(path)
+    const cell = this.resolve(path)
     if (cell === undefined) return false
     let watchers = this.remoteWatchers.get(cell)
     if (watchers === undefined) {
@@ -147,7 +159,7 @@ export class Node implements RemoteHooks {
   }
 
   removeRemoteWatcher(path: string, watcher: string): void {
-    const cell = this.impl.lookup(path)
+    const cell = this.resolve(path)
     if (cell !== undefined) this.remoteWatchers.get(cell)?.delete(watcher)
   }
 
