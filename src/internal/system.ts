@@ -128,64 +128,59 @@ export class SystemImpl {
     options: Actor.SpawnOptions | undefined,
     parent: Cell | undefined
   ): Effect.Effect<Pid.Pid<M>, InvalidName | NameTaken | SpawnFailed | ActorStopped> {
-    return ((context: Context.Context<R>): Effect.Effect<
+    const invalid = invalidName(name)
+    if (invalid !== undefined) return Effect.fail(new InvalidName({ name, reason: invalid }))
+    if (this.closing) return Effect.fail(new ActorStopped({ address: `effect-actors://${this.name}` }))
+    // A parent may spawn children from its preStart (status 0, starting).
+    if (parent !== undefined && parent.status > 1) {
+      return Effect.fail(new ActorStopped({ address: parent.addressString() }))
+    }
+    const existing = parent === undefined ? this.top.get(name) : parent.x?.children?.get(name)
+    if (existing !== undefined) {
+      return Effect.fail(new NameTaken({ name, address: existing.addressString() }))
+    }
+    const cell = new Cell(
+      this,
+      def as unknown as Actor.Definition<Tagged, unknown, unknown>,
+      name,
+      parent,
+      context as Context.Context<never>,
+      this.resolveOptions(def.options, options, parent)
+    )
+    if (parent === undefined) this.top.set(name, cell)
+    else parent.addChild(cell)
+    this.live++
+    try {
+      cell.state = def.initialState()
+    } catch (error) {
+      this.unregister(cell)
+      cell.status = 3
+      return Effect.fail(new SpawnFailed({ name, reason: "initialState threw", cause: error }))
+    }
+    if (def.preStart === undefined) {
+      this.started(cell)
+      return Effect.succeed(cell.pid as unknown as Pid.Pid<M>)
+    }
+    return Effect.flatMap(Effect.exit(cell.runPreStart()), (exit): Effect.Effect<
       Pid.Pid<M>,
       InvalidName | NameTaken | SpawnFailed | ActorStopped
     > => {
-      const invalid = invalidName(name)
-      if (invalid !== undefined) return Effect.fail(new InvalidName({ name, reason: invalid }))
-      if (this.closing) return Effect.fail(new ActorStopped({ address: `effect-actors://${this.name}` }))
-      // A parent may spawn children from its preStart (status 0, starting).
-      if (parent !== undefined && parent.status > 1) {
-        return Effect.fail(new ActorStopped({ address: parent.addressString() }))
-      }
-      const existing = parent === undefined ? this.top.get(name) : parent.x?.children?.get(name)
-      if (existing !== undefined) {
-        return Effect.fail(new NameTaken({ name, address: existing.addressString() }))
-      }
-      const cell = new Cell(
-        this,
-        def as unknown as Actor.Definition<Tagged, unknown, unknown>,
-        name,
-        parent,
-        context as Context.Context<never>,
-        this.resolveOptions(def.options, options, parent)
-      )
-      if (parent === undefined) this.top.set(name, cell)
-      else parent.addChild(cell)
-      this.live++
-      try {
-        cell.state = def.initialState()
-      } catch (error) {
+      if (Exit.isFailure(exit)) {
         this.unregister(cell)
         cell.status = 3
-        return Effect.fail(new SpawnFailed({ name, reason: "initialState threw", cause: error }))
+        // Children spawned by the failed preStart stop with it.
+        return Effect.zipRight(
+          cell.stopChildren("ParentStopped"),
+          Effect.fail(new SpawnFailed({ name, reason: "preStart failed", cause: exit.cause }))
+        )
       }
-      if (def.preStart === undefined) {
-        this.started(cell)
-        return Effect.succeed(cell.pid as unknown as Pid.Pid<M>)
+      if (this.closing) {
+        // The system shut down while preStart ran: no worker is left, so stop the actor here and refuse the spawn.
+        return Effect.zipRight(cell.finalize(), Effect.fail(new ActorStopped({ address: cell.addressString() })))
       }
-      return Effect.flatMap(Effect.exit(cell.runPreStart()), (exit): Effect.Effect<
-        Pid.Pid<M>,
-        InvalidName | NameTaken | SpawnFailed | ActorStopped
-      > => {
-        if (Exit.isFailure(exit)) {
-          this.unregister(cell)
-          cell.status = 3
-          // Children spawned by the failed preStart stop with it.
-          return Effect.zipRight(
-            cell.stopChildren("ParentStopped"),
-            Effect.fail(new SpawnFailed({ name, reason: "preStart failed", cause: exit.cause }))
-          )
-        }
-        if (this.closing) {
-          // The system shut down while preStart ran: no worker is left, so stop the actor here and refuse the spawn.
-          return Effect.zipRight(cell.finalize(), Effect.fail(new ActorStopped({ address: cell.addressString() })))
-        }
-        this.started(cell)
-        return Effect.succeed(cell.pid as unknown as Pid.Pid<M>)
-      })
-    })(context)
+      this.started(cell)
+      return Effect.succeed(cell.pid as unknown as Pid.Pid<M>)
+    })
   }
 
   private started(cell: Cell): void {
