@@ -146,30 +146,63 @@ export class ScheduleCancelled extends Data.TaggedClass("ScheduleCancelled")<{
 }> {}
 
 /** @internal */
+interface Subscriber {
+  readonly queue: Queue.Queue<Event>
+  /** The tags it wants, or every tag. */
+  readonly tags: ReadonlySet<Event["_tag"]> | undefined
+}
+
+/**
+ * The system's publisher. Publishers ask `wants(tag)` before they build an
+ * event, so events nobody listens to cost nothing, and an internal listener
+ * (the scheduler wants only stops) does not make every other event paid for.
+ *
+ * @internal
+ */
 export class EventBus {
-  private subscribers: Array<Queue.Queue<Event>> = []
+  private subscribers: Array<Subscriber> = []
+  private wanted: ReadonlySet<string> | "all" = new Set()
 
   get active(): boolean {
     return this.subscribers.length > 0
   }
 
-  publish(event: Event): void {
-    for (const queue of this.subscribers) queue.unsafeOffer(event)
+  wants(tag: Event["_tag"]): boolean {
+    return this.wanted === "all" || this.wanted.has(tag)
   }
 
-  subscribe(): Effect.Effect<Queue.Dequeue<Event>, never, Scope.Scope> {
+  publish(event: Event): void {
+    for (const subscriber of this.subscribers) {
+      if (subscriber.tags === undefined || subscriber.tags.has(event._tag)) subscriber.queue.unsafeOffer(event)
+    }
+  }
+
+  /** Subscribes to every event, or to the given tags only. */
+  subscribe(tags?: ReadonlyArray<Event["_tag"]>): Effect.Effect<Queue.Dequeue<Event>, never, Scope.Scope> {
     return Effect.acquireRelease(
       Effect.tap(Queue.unbounded<Event>(), (queue) =>
         Effect.sync(() => {
-          this.subscribers = [...this.subscribers, queue]
+          this.subscribers = [...this.subscribers, { queue, tags: tags === undefined ? undefined : new Set(tags) }]
+          this.recompute()
         })),
       (queue) =>
         Effect.zipRight(
           Effect.sync(() => {
-            this.subscribers = this.subscribers.filter((q) => q !== queue)
+            this.subscribers = this.subscribers.filter((s) => s.queue !== queue)
+            this.recompute()
           }),
           Queue.shutdown(queue)
         )
     )
+  }
+
+  private recompute(): void {
+    if (this.subscribers.some((s) => s.tags === undefined)) {
+      this.wanted = "all"
+      return
+    }
+    const wanted = new Set<string>()
+    for (const subscriber of this.subscribers) for (const tag of subscriber.tags ?? []) wanted.add(tag)
+    this.wanted = wanted
   }
 }

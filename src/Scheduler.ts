@@ -8,9 +8,8 @@
  * in tests. Delivery is `pid.tell(message)`: any PID works, local or not.
  * A schedule whose target has stopped cancels itself and publishes
  * `EventStream.ScheduleCancelled`; so does one whose target does not speak
- * the message (an untyped PID). The scheduler listens to the system's events
- * to notice stopped targets at once, which keeps the event stream active
- * while the scheduler lives.
+ * the message (an untyped PID). The scheduler listens to the system's stop
+ * events (only those) to notice stopped targets at once.
  *
  * Timing rules: an interval schedule fires one interval after it starts, then
  * at a fixed rate; beats missed while the process was late or while paused
@@ -237,7 +236,9 @@ export const make: Effect.Effect<Service, never, ActorSystem | Scope.Scope> = Ef
     (event) => implOf(system)?.publish(event),
     (reference) => FiberMap.remove(fibers, reference)
   )
-  const events = yield* system.subscribe
+  // Only stops: subscribing to everything would make every event of the system paid for.
+  const bus = implOf(system)?.bus
+  const events = yield* (bus === undefined ? system.subscribe : bus.subscribe(["ActorStopped", "ActorPassivated"]))
   yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(events), (event) => impl.onEvent(event))))
   return {
     scheduleOnce: (message, target, delay, options) =>

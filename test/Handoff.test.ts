@@ -33,7 +33,7 @@ const Front = (store: Pid.Pid<Get | Release>) =>
 
 const Echo = Actor.make("Echo", {
   protocol: [Get],
-  receive: { Get: (msg, ctx) => Effect.zipRight(ctx.respond(`early ${msg.key}`), Effect.log("after the reply")) }
+  receive: { Get: (msg, ctx) => Effect.zipLeft(ctx.respond(`early ${msg.key}`), Effect.log("after the reply")) }
 })
 
 describe("E3 Handoff: request handlers that forward, stash or respond", () => {

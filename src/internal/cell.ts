@@ -788,7 +788,7 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
     const x = this.x
     const stopReason = x?.stopReason ?? reason ?? "Stopped"
     this.system.remote?.stopped(this, stopReason)
-    if (this.system.bus.active) {
+    if (this.system.bus.wants((this.flags & PASSIVATED) !== 0 ? "ActorPassivated" : "ActorStopped")) {
       const address = this.address
       this.publish(
         (this.flags & PASSIVATED) !== 0

@@ -185,11 +185,9 @@ export class SystemImpl {
 
   private started(cell: Cell): void {
     cell.status = 1
-    if (this.bus.active) {
-      this.publish(new Events.ActorStarted({ address: cell.address }))
-      if (cell.parent !== undefined) {
-        this.publish(new Events.ActorChildCreated({ parent: cell.parent.address, child: cell.address }))
-      }
+    if (this.bus.wants("ActorStarted")) this.publish(new Events.ActorStarted({ address: cell.address }))
+    if (cell.parent !== undefined && this.bus.wants("ActorChildCreated")) {
+      this.publish(new Events.ActorChildCreated({ parent: cell.parent.address, child: cell.address }))
     }
     if ((cell.flags & 2) !== 0) {
       // Stopped while preStart ran.
@@ -268,7 +266,7 @@ export class SystemImpl {
 
   deadletter(cell: Cell, message: unknown, sender: Pid.Pid<never> | undefined, reason: string): void {
     this.deadletterCount++
-    if (this.bus.active) {
+    if (this.bus.wants("Deadletter")) {
       this.bus.publish(
         new Events.Deadletter({ recipient: cell.address, sender: sender?.address, message, reason })
       )
@@ -301,7 +299,7 @@ export class SystemImpl {
   }
 
   publish(event: Events.Event): void {
-    if (this.bus.active) this.bus.publish(event)
+    if (this.bus.wants(event._tag)) this.bus.publish(event)
   }
 
   /** Stops every actor (children first), then the workers and the timer. */

@@ -51,7 +51,7 @@ export class Node implements RemoteHooks {
   /** A deadletter for a message that reached this node but no live actor. */
   deadletter(path: string, message: unknown, sender: string, reason: string): void {
     this.impl.deadletterCount++
-    if (!this.impl.bus.active) return
+    if (!this.impl.bus.wants("Deadletter")) return
     this.impl.publish(
       new Events.Deadletter({
         recipient: new Address({
