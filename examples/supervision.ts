@@ -133,8 +133,8 @@ const makeFront = (store: import("../src/Pid.js").Pid<StoreMessage>) =>
   Actor.make("Front", {
     protocol: [Lookup, Fetch, Fetched, FetchFailed],
     receive: {
-      // Once forwarded, the reply comes from the store: this handler's result is ignored.
-      Lookup: (_, ctx) => Effect.as(Effect.orDie(ctx.forward(store)), ""),
+      // Once forwarded, the reply comes from the store (forward succeeds with Actor.Handoff).
+      Lookup: (_, ctx) => Effect.orDie(ctx.forward(store)),
       Fetch: (_, ctx) => Effect.orDie(ctx.forward(store)),
       Fetched: () => Effect.void,
       FetchFailed: () => Effect.void
