@@ -1,0 +1,31 @@
+/**
+ * `npm run bench`: the local benchmark (`run.ts`) then the remote one
+ * (`remote.ts`), each in its own process, with the same flags. `--only`
+ * picks scenarios of either: names starting with `remote` select the remote
+ * benchmark (`--only remote` runs it alone).
+ */
+import { spawnSync } from "node:child_process"
+import { fileURLToPath } from "node:url"
+
+const args = process.argv.slice(2)
+const onlyAt = args.indexOf("--only")
+const only = onlyAt >= 0 ? (args[onlyAt + 1] ?? "").split(",").filter((s) => s !== "") : []
+const local = only.filter((s) => !s.startsWith("remote"))
+const remote = only.length === 0 || only.some((s) => s.startsWith("remote"))
+
+const run = (script: string, scriptArgs: ReadonlyArray<string>): number => {
+  const result = spawnSync(
+    process.execPath,
+    ["--expose-gc", "--import", "tsx", fileURLToPath(new URL(script, import.meta.url)), ...scriptArgs],
+    { stdio: "inherit" }
+  )
+  return result.status ?? 1
+}
+
+const withoutOnly = onlyAt >= 0 ? [...args.slice(0, onlyAt), ...args.slice(onlyAt + 2)] : args
+let status = 0
+if (only.length === 0 || local.length > 0) {
+  status = run("./run.ts", local.length > 0 ? [...withoutOnly, "--only", local.join(",")] : withoutOnly)
+}
+if (status === 0 && remote) status = run("./remote.ts", withoutOnly.filter((a) => a === "--json" || a === "--smoke"))
+process.exit(status)
