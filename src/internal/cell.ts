@@ -30,7 +30,7 @@ import {
 } from "../Errors.js"
 import * as Events from "../EventStream.js"
 import type { ActorMetrics } from "../Metrics.js"
-import type { Mailbox, MailboxFactory } from "../Mailbox.js"
+import { type Mailbox, type MailboxFactory, unbounded as unboundedMailbox } from "../Mailbox.js"
 import { isRequest, PoisonPill, type Tagged, Terminated } from "../Message.js"
 import * as Pid from "../Pid.js"
 import type { Strategy } from "../Supervisor.js"
@@ -263,6 +263,12 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
     this.timers.add(handle, handle.timeoutMillis)
     this.system.dispatcher.schedule(this)
     return true
+  }
+
+  /** Whether `send` of this message cannot fail now (the default unbounded mailbox, a known tag, alive). */
+  acceptsSurely(message: Tagged): boolean {
+    return this.status < STOPPING && this.options.mailbox === unboundedMailbox &&
+      (this.def.tags.has(message._tag) || this.def.receiveAny !== undefined)
   }
 
   /** Delivers an envelope as it is (forward, unstash): the original sender and asker go with it. */
@@ -943,6 +949,24 @@ class TellEffect extends Effectable.Class<void, ActorStopped | MailboxFull | Unk
   constructor(readonly cell: Cell, readonly message: Tagged) {
     super()
   }
+
+  /**
+   * How the fiber runtime runs this Effect, read by the runtime when it
+   * evaluates it. When the send cannot fail (see `Cell.acceptsSurely`) it is a
+   * plain sync step, one run-loop turn instead of two (a commit, then its
+   * result), and the fast path of a handler that returns a tell runs it
+   * inline; otherwise the commit below returns the typed failure. The check
+   * and the send happen in the same synchronous step, so nothing can change
+   * in between.
+   */
+  get _op(): "Sync" | "Commit" {
+    return this.cell.acceptsSurely(this.message) ? "Sync" : "Commit"
+  }
+
+  effect_instruction_i0(): void {
+    this.cell.send(this.message, currentSender(), undefined)
+  }
+
   commit(): Effect.Effect<void, ActorStopped | MailboxFull | UnknownMessage> {
     const error = this.cell.send(this.message, currentSender(), undefined)
     return error === undefined ? Effect.void : Effect.fail(error)

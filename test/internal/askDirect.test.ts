@@ -90,3 +90,29 @@ describe("asks to an idle actor (direct dispatch)", () => {
       expect(yield* calc.isAlive).toBe(false)
     }))
 })
+
+class Relay extends Schema.TaggedClass<Relay>()("Relay", { text: Schema.String }) {}
+
+describe("tells that cannot fail run as one sync step", () => {
+  it.scoped("a handler that returns a tell delivers it (inline), and typed failures still come back", () =>
+    Effect.gen(function*() {
+      log.length = 0
+      const system = yield* ActorSystem.make({ name: "d5" })
+      const calc = yield* system.spawn(Calc, "calc")
+      const relay = yield* system.spawn(
+        Actor.make("Relay", {
+          protocol: [Relay],
+          receive: { Relay: (msg) => calc.tell(new Note({ text: msg.text })) }
+        }),
+        "relay"
+      )
+      yield* relay.tell(new Relay({ text: "one" }))
+      yield* relay.tell(new Relay({ text: "two" }))
+      // The relay runs on a worker; give it its turns.
+      for (let i = 0; i < 100 && log.length < 2; i++) yield* Effect.yieldNow()
+      expect(log).toEqual(["one", "two"])
+      yield* calc.stop
+      const refused = yield* Effect.flip(calc.tell(new Note({ text: "late" })))
+      expect(refused._tag).toBe("ActorStopped")
+    }))
+})
