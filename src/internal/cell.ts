@@ -1028,11 +1028,52 @@ export class LocalPid implements Pid.Pid<Tagged> {
     })
   }
 
+  /**
+   * All requests are sent at once, in order, and one suspension waits for
+   * every reply (no fiber per request): the replies come back in request
+   * order, or the first failure fails the batch with its index.
+   */
   batchAsk(messages: Iterable<Tagged>, options?: Pid.AskOptions): Effect.Effect<never, never> {
+    const cell = this.cell
     const all = [...messages]
-    return Effect.forEach(all, (message, index) =>
-      Effect.mapError(this.ask(message, options), (error) => new BatchAskFailed({ index, error })), {
-      concurrency: "unbounded"
+    const millis = options?.timeout === undefined
+      ? cell.system.askTimeoutMillis
+      : Duration.toMillis(Duration.decode(options.timeout))
+    if (!(millis > 0)) {
+      return Effect.fail(new InvalidArgument({ reason: `ask timeout must be positive, got ${millis} ms` })) as never
+    }
+    return Effect.async<Array<unknown>, unknown>((resume) => {
+      if (all.length === 0) return resume(Exit.succeed([]))
+      const replies = new Array<unknown>(all.length)
+      let remaining = all.length
+      let settled = false
+      const sender = currentSender()
+      const failAt = (index: number) => (error: unknown) => new BatchAskFailed({ index, error })
+      for (let index = 0; index < all.length && !settled; index++) {
+        const message = all[index]!
+        const handle = new AskHandle((reply) => {
+          if (settled) return
+          if (Exit.isExit(reply) && Exit.isSuccess(reply)) {
+            replies[index] = reply.value
+            if (--remaining === 0) {
+              settled = true
+              resume(Exit.succeed(replies))
+            }
+            return
+          }
+          settled = true
+          resume(Effect.flatMap(Effect.mapError(reply, failAt(index)), () => Effect.succeed(replies)))
+        }, cell, message, millis, sender)
+        if (cell.askDirect(message, sender, handle)) continue
+        const error = cell.send(message, sender, handle)
+        if (error !== undefined) {
+          handle.done = true
+          settled = true
+          resume(Exit.fail(failAt(index)(error)))
+          return
+        }
+        cell.timers.add(handle, millis)
+      }
     }) as never
   }
 
