@@ -82,7 +82,34 @@ describe("J1 metrics", () => {
     }))
 })
 
+const Quiet = Actor.make("Quiet", {
+  protocol: [Work],
+  initialState: () => 0,
+  receive: { Work: (msg, ctx) => ctx.update((n) => n + msg.n) },
+  postStop: (ctx) => Effect.logInfo(`quiet stopped at ${ctx.state}`)
+})
+
 describe("J2 logging", () => {
+  it.scoped("lifecycle logs (postStop) carry the actor's address, whichever actor the worker served before", () =>
+    Effect.gen(function*() {
+      const lines: Array<{ message: string; actor: unknown }> = []
+      const logger = Logger.make(({ annotations, message }) => {
+        let actor: unknown = undefined
+        for (const [k, v] of annotations) if (k === "actor") actor = v
+        lines.push({ message: JSON.stringify(message), actor })
+      })
+      const system = yield* ActorSystem.make({ name: "log2", logger })
+      const loud = yield* system.spawn(Worker, "loud")
+      const quiet = yield* system.spawn(Quiet, "quiet")
+      yield* loud.tell(new Shout({ text: "hi" }))
+      expect(yield* loud.ask(new Count())).toBe(0)
+      yield* quiet.tell(new Work({ n: 3 }))
+      yield* quiet.stop
+      const stopped = lines.find((l) => l.message.includes("quiet stopped at 3"))
+      expect(stopped?.actor).toBe("effect-actors://log2/quiet")
+      expect(lines.find((l) => l.message.includes("hi"))?.actor).toBe("effect-actors://log2/loud")
+    }))
+
   it.scoped("a handler's logs carry the actor address and the message tag; the logger is replaceable", () =>
     Effect.gen(function*() {
       const lines: Array<{ message: unknown; annotations: Record<string, unknown> }> = []

@@ -314,7 +314,7 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
       step: (value) => this.step(value)
     })
     return Effect.flatMap(
-      Effect.catchAllCause(loop, (cause) => this.onFailure(cause)),
+      Effect.catchAllCause(loop, (cause) => this.withAnnotations(this.onFailure(cause))),
       () => this.afterRun(worker)
     )
   }
@@ -354,13 +354,19 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
 
   /** Logs from a handler carry the actor's address and the message's tag. */
   private annotated(effect: Effect.Effect<unknown, unknown>): Effect.Effect<unknown, unknown> {
-    // The worker already carries `actor`; the `message` annotation changes only
-    // when the tag does, so a run of one kind of message pays nothing.
+    // Set only when the actor or the tag changes, so a run of one kind of
+    // message pays nothing (see `Worker.annotatedFor`).
     const worker = this.runner
     const tag = this.current?.message._tag
-    if (worker === undefined || worker.lastTag === tag) return effect
+    if (worker === undefined || (worker.annotatedFor === this && worker.lastTag === tag)) return effect
+    worker.annotatedFor = this
     worker.lastTag = tag
     return Effect.zipRight(FiberRef.set(FiberRef.currentLogAnnotations, this.logAnnotations(tag)), effect)
+  }
+
+  /** Runs a lifecycle step (supervision, stop) with this actor's log annotations. */
+  private withAnnotations<A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> {
+    return Effect.locally(effect, FiberRef.currentLogAnnotations, this.logAnnotations(undefined))
   }
 
   /** The log annotations for a message tag (cached per tag). */
@@ -748,7 +754,7 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
     this.flags |= FINALIZING
     this.status = STOPPING
     const x = this.extras
-    return Effect.gen(this, function*() {
+    return this.withAnnotations(Effect.gen(this, function*() {
       yield* this.stopChildren("ParentStopped")
       if (x.pipes !== undefined) {
         const pipes = [...x.pipes]
@@ -758,7 +764,7 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
       this.dropLeftovers()
       yield* this.runPostStop()
       this.completeStop()
-    })
+    }))
   }
 
   private dropLeftovers(): void {

@@ -18,13 +18,11 @@
  *
  * @internal
  */
-import { Effect, type Fiber, FiberRef, type HashMap, Runtime } from "effect"
+import { Effect, type Fiber, FiberRef, Runtime } from "effect"
 import { Ring } from "./ring.js"
 
 /** @internal */
 export interface Runnable {
-  /** The log annotations of this runnable's fiber (the actor's address). */
-  logAnnotations(tag: string | undefined): HashMap.HashMap<string, unknown>
   /** Drains some messages; the dispatcher calls it from a worker fiber. */
   run(worker: Worker): Effect.Effect<void>
   /** The context the handlers need (the services given at spawn). */
@@ -40,7 +38,13 @@ export class Worker {
   current: Runnable | undefined = undefined
   /** The runnable whose context and identity the fiber's refs hold now. */
   last: Runnable | undefined = undefined
-  /** The message tag in the fiber's log annotations now. */
+  /**
+   * Whose log annotations (actor, message tag) the fiber carries now. They
+   * are set lazily, when a handler's Effect goes through the runtime: a
+   * plain sync handler cannot log, so actors served on the fast path never
+   * pay for them.
+   */
+  annotatedFor: Runnable | undefined = undefined
   lastTag: string | undefined = undefined
   constructor(readonly dispatcher: Dispatcher) {}
 }
@@ -132,13 +136,9 @@ export class Dispatcher {
 
   private enter(worker: Worker, cell: Runnable): Effect.Effect<void> {
     worker.last = cell
-    worker.lastTag = undefined
     return Effect.zipRight(
-      Effect.zipRight(
-        FiberRef.set(FiberRef.currentContext, cell.context),
-        FiberRef.set(currentRunnable, cell)
-      ),
-      FiberRef.set(FiberRef.currentLogAnnotations, cell.logAnnotations(undefined))
+      FiberRef.set(FiberRef.currentContext, cell.context),
+      FiberRef.set(currentRunnable, cell)
     )
   }
 
