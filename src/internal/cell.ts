@@ -54,13 +54,13 @@ export interface CellOptions {
   readonly stashCapacity: number
 }
 
-const STARTING = 0
-const RUNNING = 1
-const STOPPING = 2
-const STOPPED = 3
+export const STARTING = 0
+export const RUNNING = 1
+export const STOPPING = 2
+export const STOPPED = 3
 
-const SCHEDULED = 1
-const KILLED = 2
+export const SCHEDULED = 1
+export const KILLED = 2
 const SUSPENDED = 4
 const FINALIZING = 8
 /** The current message was stashed, forwarded or answered by `respond`: no auto-reply. */

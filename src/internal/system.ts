@@ -14,7 +14,7 @@ import type { MailboxFactory } from "../Mailbox.js"
 import type { Tagged } from "../Message.js"
 import type * as Pid from "../Pid.js"
 import type { Strategy } from "../Supervisor.js"
-import { Cell, type CellOptions } from "./cell.js"
+import { Cell, type CellOptions, KILLED, RUNNING, SCHEDULED, STOPPED } from "./cell.js"
 import { Dispatcher } from "./dispatcher.js"
 import { currentFiber } from "./fastpath.js"
 import { Timers } from "./timers.js"
@@ -132,7 +132,7 @@ export class SystemImpl {
     if (invalid !== undefined) return Effect.fail(new InvalidName({ name, reason: invalid }))
     if (this.closing) return Effect.fail(new ActorStopped({ address: `effect-actors://${this.name}` }))
     // A parent may spawn children from its preStart (status 0, starting).
-    if (parent !== undefined && parent.status > 1) {
+    if (parent !== undefined && parent.status > RUNNING) {
       return Effect.fail(new ActorStopped({ address: parent.addressString() }))
     }
     const existing = parent === undefined ? this.top.get(name) : parent.x?.children?.get(name)
@@ -154,7 +154,7 @@ export class SystemImpl {
       cell.state = def.initialState()
     } catch (error) {
       this.unregister(cell)
-      cell.status = 3
+      cell.status = STOPPED
       return Effect.fail(new SpawnFailed({ name, reason: "initialState threw", cause: error }))
     }
     if (def.preStart === undefined) {
@@ -167,7 +167,7 @@ export class SystemImpl {
     > => {
       if (Exit.isFailure(exit)) {
         this.unregister(cell)
-        cell.status = 3
+        cell.status = STOPPED
         // Children spawned by the failed preStart stop with it.
         return Effect.zipRight(
           cell.stopChildren("ParentStopped"),
@@ -184,20 +184,20 @@ export class SystemImpl {
   }
 
   private started(cell: Cell): void {
-    cell.status = 1
+    cell.status = RUNNING
     if (this.bus.wants("ActorStarted")) this.publish(new Events.ActorStarted({ address: cell.address }))
     if (cell.parent !== undefined && this.bus.wants("ActorChildCreated")) {
       this.publish(new Events.ActorChildCreated({ parent: cell.parent.address, child: cell.address }))
     }
-    if ((cell.flags & 2) !== 0) {
+    if ((cell.flags & KILLED) !== 0) {
       // Stopped while preStart ran.
-      cell.flags &= ~2
+      cell.flags &= ~KILLED
       cell.requestStop(true, cell.extras.stopReason)
       return
     }
     // System messages count too: a child spawned by preStart may already have stopped (its Terminated waits).
-    if ((cell.mailboxSize > 0 || (cell.x?.system?.length ?? 0) > 0) && (cell.flags & 1) === 0) {
-      cell.flags |= 1
+    if ((cell.mailboxSize > 0 || (cell.x?.system?.length ?? 0) > 0) && (cell.flags & SCHEDULED) === 0) {
+      cell.flags |= SCHEDULED
       this.dispatcher.schedule(cell)
     } else if (cell.options.passivateMillis > 0) {
       this.timers.add(cell, cell.options.passivateMillis)
