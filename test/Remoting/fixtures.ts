@@ -5,23 +5,10 @@
 import { Context, Effect, Exit, Layer, Option, Schema, Scope } from "effect"
 import { Actor, ActorSystem, Message, type Pid, Remoting } from "../../src/index.js"
 
-export class Increment extends Schema.TaggedClass<Increment>()("Increment", { by: Schema.Number }) {}
+import { Divide, DivisionByZero, GetCount, Increment } from "../helpers.js"
 
-export class GetCount extends Schema.TaggedRequest<GetCount>()("GetCount", {
-  payload: {},
-  success: Schema.Number,
-  failure: Schema.Never
-}) {}
-
-export class DivisionByZero extends Schema.TaggedError<DivisionByZero>()("DivisionByZero", {
-  dividend: Schema.Number
-}) {}
-
-export class Divide extends Schema.TaggedRequest<Divide>()("Divide", {
-  payload: { dividend: Schema.Number, divisor: Schema.Number },
-  success: Schema.Number,
-  failure: DivisionByZero
-}) {}
+// The local tests' protocol, reused: the same classes must decode on both sides.
+export { Divide, DivisionByZero, GetCount, Increment }
 
 export class Append extends Schema.TaggedClass<Append>()("Append", { n: Schema.Number }) {}
 
