@@ -125,14 +125,9 @@ const handlers = (node: Node) => {
         const message: Tagged = decoded.right
         const sender = senderOf(from)
         return Effect.async<unknown, unknown>((resume) => {
-          const handle = new AskHandle(resume, cell, message, timeoutMillis)
-          const error = cell.send(message, sender, handle)
-          if (error !== undefined) {
-            handle.done = true
-            resume(Exit.fail(error))
-            return
-          }
-          cell.timers.add(handle, timeoutMillis)
+          const handle = new AskHandle(resume, cell, message, timeoutMillis, sender)
+          const error = cell.offerAsk(message, sender, handle)
+          if (error !== undefined) return resume(Exit.fail(error))
           return Effect.sync(() => handle.cancel())
         }).pipe(
           Effect.matchEffect({

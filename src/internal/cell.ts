@@ -231,9 +231,8 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
    */
   askDirect(message: Tagged, sender: AnyPid | undefined, handle: AskHandle): boolean {
     if (this.status !== RUNNING || (this.flags & (SCHEDULED | SUSPENDED | KILLED | FINALIZING)) !== 0) return false
-    if (this.mailbox !== undefined && this.mailbox.size > 0) return false
+    if (!this.isEmpty()) return false
     const x = this.extras
-    if ((x.system?.length ?? 0) > 0 || (x.unstashed?.length ?? 0) > 0) return false
     const handler = this.behavior[message._tag]
     if (handler === undefined || !this.def.tags.has(message._tag)) return false
     const envelope = new Envelope(message, sender, handle)
@@ -248,7 +247,7 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
         this.step(value)
         if (this.isEmpty()) {
           this.flags &= ~SCHEDULED
-          if (this.options.passivateMillis > 0) this.timers.add(this, this.options.passivateMillis)
+          this.armPassivation()
         } else {
           this.system.dispatcher.schedule(this)
         }
@@ -263,6 +262,31 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
     this.timers.add(handle, handle.timeoutMillis)
     this.system.dispatcher.schedule(this)
     return true
+  }
+
+  /**
+   * Sends an ask: directly when the actor is idle (`askDirect`), otherwise
+   * through the mailbox with its deadline linked. Returns the refusal, after
+   * which the handle is done.
+   */
+  offerAsk(
+    message: Tagged,
+    sender: AnyPid | undefined,
+    handle: AskHandle
+  ): ActorStopped | MailboxFull | UnknownMessage | undefined {
+    if (this.askDirect(message, sender, handle)) return undefined
+    const error = this.send(message, sender, handle)
+    if (error !== undefined) {
+      handle.done = true
+      return error
+    }
+    this.timers.add(handle, handle.timeoutMillis)
+    return undefined
+  }
+
+  /** Starts the idle countdown (passivation), when the actor has one. */
+  armPassivation(): void {
+    if (this.options.passivateMillis > 0) this.timers.add(this, this.options.passivateMillis)
   }
 
   /** Whether `send` of this message cannot fail now (the default unbounded mailbox, a known tag, alive). */
@@ -457,7 +481,7 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
     }
     this.flags &= ~SCHEDULED
     this.runner = undefined
-    if (this.options.passivateMillis > 0) this.timers.add(this, this.options.passivateMillis)
+    this.armPassivation()
     return Effect.void
   }
 
@@ -529,8 +553,8 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
     if (!this.isEmpty() && (this.flags & SCHEDULED) === 0 && this.status === RUNNING) {
       this.flags |= SCHEDULED
       this.system.dispatcher.schedule(this)
-    } else if (this.status === RUNNING && this.options.passivateMillis > 0) {
-      this.timers.add(this, this.options.passivateMillis)
+    } else if (this.status === RUNNING) {
+      this.armPassivation()
     }
   }
 
@@ -675,13 +699,11 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
    */
   stopNowIfIdle(reason: Events.StopReason): boolean {
     if (this.status !== RUNNING || (this.flags & (SCHEDULED | SUSPENDED | FINALIZING)) !== 0) return false
-    if (this.def.postStop !== undefined || (this.mailbox !== undefined && this.mailbox.size > 0)) return false
+    if (this.def.postStop !== undefined || !this.isEmpty()) return false
     const x = this.x
-    if (
-      x !== undefined &&
-      ((x.children?.size ?? 0) > 0 || (x.pipes?.size ?? 0) > 0 || (x.system?.length ?? 0) > 0 ||
-        (x.unstashed?.length ?? 0) > 0 || (x.stash?.length ?? 0) > 0)
-    ) return false
+    if (x !== undefined && ((x.children?.size ?? 0) > 0 || (x.pipes?.size ?? 0) > 0 || (x.stash?.length ?? 0) > 0)) {
+      return false
+    }
     this.status = STOPPING
     this.flags |= FINALIZING
     if (x !== undefined) x.stopReason = reason
@@ -936,18 +958,24 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
 
 // ------------------------------------------------------------------- PIDs
 
-const senderOf = <A, E>(fiber: Fiber.RuntimeFiber<A, E>): AnyPid | undefined => {
-  const runnable = fiber.getFiberRef(currentRunnable)
-  return runnable instanceof Cell ? runnable.pid : undefined
+/**
+ * The actor the running fiber is draining, if any: the sender of what that
+ * fiber sends. Reading the current fiber is cheaper than
+ * `Effect.withFiberRuntime` on the tell path.
+ */
+export const currentCell = (): Cell | undefined => {
+  const runnable = currentFiber()?.getFiberRef(currentRunnable)
+  return runnable instanceof Cell ? runnable : undefined
 }
 
-/**
- * The sender of a send made by the running fiber. `Effect.suspend` plus the
- * current fiber is cheaper than `Effect.withFiberRuntime` on the tell path.
- */
-const currentSender = (): AnyPid | undefined => {
-  const fiber = currentFiber()
-  return fiber === undefined ? undefined : senderOf(fiber)
+const currentSender = (): AnyPid | undefined => currentCell()?.pid
+
+/** The timeout of an ask in milliseconds (the system's default unless given), or why it is refused. */
+const askTimeoutMillis = (cell: Cell, options: Pid.AskOptions | undefined): number | InvalidArgument => {
+  const millis = options?.timeout === undefined
+    ? cell.system.askTimeoutMillis
+    : Duration.toMillis(Duration.decode(options.timeout))
+  return millis > 0 ? millis : new InvalidArgument({ reason: `ask timeout must be positive, got ${millis} ms` })
 }
 
 /** A tell as one small object: cheaper than a suspend and its closure. */
@@ -998,12 +1026,8 @@ export class LocalPid implements Pid.Pid<Tagged> {
 
   ask(message: Tagged, options?: Pid.AskOptions): Effect.Effect<never, never> {
     const cell = this.cell
-    const millis = options?.timeout === undefined
-      ? cell.system.askTimeoutMillis
-      : Duration.toMillis(Duration.decode(options.timeout))
-    if (!(millis > 0)) {
-      return Effect.fail(new InvalidArgument({ reason: `ask timeout must be positive, got ${millis} ms` })) as never
-    }
+    const millis = askTimeoutMillis(cell, options)
+    if (millis instanceof InvalidArgument) return Effect.fail(millis) as never
     // No canceler on purpose: returning one makes `Effect.async` wrap the ask
     // in an `onInterrupt`, which costs more than the whole rest of the ask.
     // An interrupted asker's handle stays linked until its deadline; a late
@@ -1011,21 +1035,14 @@ export class LocalPid implements Pid.Pid<Tagged> {
     // a deadletter like any other.
     return Effect.async<unknown, unknown>((resume) => {
       const sender = currentSender()
-      const handle = new AskHandle(resume, cell, message, millis, sender)
-      if (cell.askDirect(message, sender, handle)) return
-      const error = cell.send(message, sender, handle)
-      if (error !== undefined) {
-        handle.done = true
-        resume(Exit.fail(error))
-        return
-      }
-      cell.timers.add(handle, millis)
+      const error = cell.offerAsk(message, sender, new AskHandle(resume, cell, message, millis, sender))
+      if (error !== undefined) resume(Exit.fail(error))
     }) as never
   }
 
   batchTell(messages: Iterable<Tagged>): Effect.Effect<void, ActorStopped | MailboxFull | UnknownMessage> {
-    return Effect.withFiberRuntime((fiber) => {
-      const sender = senderOf(fiber)
+    return Effect.suspend(() => {
+      const sender = currentSender()
       for (const message of messages) {
         const error = this.cell.send(message, sender, undefined)
         if (error !== undefined) return Effect.fail(error)
@@ -1042,12 +1059,8 @@ export class LocalPid implements Pid.Pid<Tagged> {
   batchAsk(messages: Iterable<Tagged>, options?: Pid.AskOptions): Effect.Effect<never, never> {
     const cell = this.cell
     const all = [...messages]
-    const millis = options?.timeout === undefined
-      ? cell.system.askTimeoutMillis
-      : Duration.toMillis(Duration.decode(options.timeout))
-    if (!(millis > 0)) {
-      return Effect.fail(new InvalidArgument({ reason: `ask timeout must be positive, got ${millis} ms` })) as never
-    }
+    const millis = askTimeoutMillis(cell, options)
+    if (millis instanceof InvalidArgument) return Effect.fail(millis) as never
     return Effect.async<Array<unknown>, unknown>((resume) => {
       if (all.length === 0) return resume(Exit.succeed([]))
       const replies = new Array<unknown>(all.length)
@@ -1070,15 +1083,11 @@ export class LocalPid implements Pid.Pid<Tagged> {
           settled = true
           resume(Effect.flatMap(Effect.mapError(reply, failAt(index)), () => Effect.succeed(replies)))
         }, cell, message, millis, sender)
-        if (cell.askDirect(message, sender, handle)) continue
-        const error = cell.send(message, sender, handle)
+        const error = cell.offerAsk(message, sender, handle)
         if (error !== undefined) {
-          handle.done = true
           settled = true
           resume(Exit.fail(failAt(index)(error)))
-          return
         }
-        cell.timers.add(handle, millis)
       }
     }) as never
   }

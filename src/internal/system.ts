@@ -199,8 +199,8 @@ export class SystemImpl {
     if ((cell.mailboxSize > 0 || (cell.x?.system?.length ?? 0) > 0) && (cell.flags & SCHEDULED) === 0) {
       cell.flags |= SCHEDULED
       this.dispatcher.schedule(cell)
-    } else if (cell.options.passivateMillis > 0) {
-      this.timers.add(cell, cell.options.passivateMillis)
+    } else {
+      cell.armPassivation()
     }
   }
 

@@ -47,8 +47,7 @@ import {
 import type { Tagged } from "../../Message.js"
 import type { ActorMetrics } from "../../Metrics.js"
 import * as Pid from "../../Pid.js"
-import { Cell } from "../../internal/cell.js"
-import { currentRunnable } from "../../internal/dispatcher.js"
+import { type Cell, currentCell } from "../../internal/cell.js"
 import * as Codec from "../Codec.js"
 import { RemotingRpcs, tokenHeader, type WireError } from "../Protocol.js"
 import { makeClientSocket, type TlsOptions } from "../Transport.js"
@@ -411,10 +410,8 @@ const senders = new WeakMap<Cell, string>()
 
 /** The address of the actor running the current fiber, when it can be reached from other nodes. */
 const currentSender = (): string => {
-  const fiber = Fiber.getCurrentFiber()
-  if (fiber._tag === "None") return ""
-  const runnable = fiber.value.getFiberRef(currentRunnable)
-  if (!(runnable instanceof Cell) || runnable.system.host === "") return ""
+  const runnable = currentCell()
+  if (runnable === undefined || runnable.system.host === "") return ""
   let text = senders.get(runnable)
   if (text === undefined) {
     text = runnable.addressString()
