@@ -141,7 +141,7 @@ export class SystemImpl {
     }
     const cell = new Cell(
       this,
-      def as unknown as Actor.Definition<Tagged, unknown, unknown>,
+      def as unknown as AnyDefinition,
       name,
       parent,
       context as Context.Context<never>,
