@@ -42,6 +42,7 @@ import * as Address from "./Address.js"
 import {
   ActorNotFound,
   type ActorStopped,
+  type ClusterSuspended,
   InvalidArgument,
   InvalidName,
   type NameTaken,
@@ -85,12 +86,12 @@ export interface Options {
 }
 
 /**
- * Errors a spawn can fail with.
+ * Errors a spawn can fail with (`ClusterSuspended` only in a cluster).
  *
  * @since 0.1.0
  * @category errors
  */
-export type SpawnError = InvalidName | NameTaken | SpawnFailed | ActorStopped
+export type SpawnError = InvalidName | NameTaken | SpawnFailed | ActorStopped | ClusterSuspended
 
 /**
  * What the system offers.
@@ -233,9 +234,12 @@ const fromImpl = (impl: SystemImpl): Service => {
     name: impl.name,
     spawn: (definition, name, options) => impl.spawn(definition, name, options, undefined),
     lookup: (name) =>
-      Effect.sync(() => {
+      Effect.suspend(() => {
         const cell = impl.lookup(name)
-        return cell === undefined ? Option.none() : Option.some(cell.pid)
+        if (cell !== undefined) return Effect.succeed(Option.some(cell.pid))
+        // In a cluster, a top-level name may live on another node.
+        const cluster = impl.cluster
+        return cluster === undefined || name.includes("/") ? Effect.succeed(Option.none()) : cluster.lookup(name)
       }),
     actors: Effect.sync(() => impl.list().map((cell) => cell.pid)),
     count: Effect.sync(() => impl.live),

@@ -34,6 +34,8 @@ export class InvalidName extends Data.TaggedError("InvalidName")<{
 export class NameTaken extends Data.TaggedError("NameTaken")<{
   readonly name: string
   readonly address: string
+  /** In a cluster, the node (`nodeId`) whose actor holds the name. */
+  readonly node?: string
 }> {}
 
 /**
@@ -138,7 +140,26 @@ export class AskFailed extends Data.TaggedError("AskFailed")<{
  * @since 0.1.0
  * @category errors
  */
-export type SpawnError = InvalidName | NameTaken | SpawnFailed | ActorStopped
+export type SpawnError = InvalidName | NameTaken | SpawnFailed | ActorStopped | ClusterSuspended
+
+/**
+ * This node is suspended from its cluster: it could not renew its lease in
+ * time, so it runs no cluster actor and takes no name until it renews (or
+ * rejoins under a new epoch). A spawn of a cluster name fails with it; try
+ * again later, or on another node.
+ *
+ * @example
+ * ```ts
+ * // Cluster.spawn(Counter, "counter") while the store is unreachable fails with
+ * // ClusterSuspended { node: "node-a" }
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class ClusterSuspended extends Data.TaggedError("ClusterSuspended")<{
+  readonly node: string
+  readonly name?: string
+}> {}
 
 /**
  * Errors a tell can fail with (`RemoteError` only through the PID of an
