@@ -30,7 +30,7 @@ import { Dispatcher } from "./dispatcher.js"
 import { currentFiber } from "./fastpath.js"
 import { Timers } from "./timers.js"
 
-type AnyDefinition = Actor.Definition<Tagged, unknown, unknown>
+export type AnyDefinition = Actor.Definition<Tagged, unknown, unknown>
 
 
 const namePattern = /^[A-Za-z0-9][A-Za-z0-9_.~-]*$/
