@@ -9,8 +9,9 @@
  * per-call cost of @effect/rpc is about 0.2 ms; one call carries thousands of
  * tells). Every other call is one rpc call.
  *
- * Failures cross the wire as a `WireError` (the tag and fields of one of our
- * `Data.TaggedError`s) and are rebuilt on the caller's side.
+ * Failures cross the wire as themselves: every framework error is a
+ * `Schema.TaggedError`, and the calls' error schema is their union
+ * (`Errors.ActorError`), so the caller gets back the same classes.
  *
  * @example
  * ```ts
@@ -23,24 +24,7 @@
  */
 import { Rpc, RpcGroup, RpcMiddleware } from "@effect/rpc"
 import { Schema } from "effect"
-
-/**
- * A failure on the wire: the `_tag` of one of our errors and its fields.
- *
- * @since 0.1.0
- * @category schemas
- */
-export const WireError = Schema.Struct({
-  _tag: Schema.Literal("WireError"),
-  tag: Schema.String,
-  fields: Schema.Record({ key: Schema.String, value: Schema.Unknown })
-})
-
-/**
- * @since 0.1.0
- * @category schemas
- */
-export type WireError = typeof WireError.Type
+import { ActorError } from "../Errors.js"
 
 /**
  * The header that carries the shared token when the node asks for one.
@@ -58,7 +42,7 @@ export const tokenHeader = "x-effect-actors-token"
  * @category middleware
  */
 export class TokenAuth extends RpcMiddleware.Tag<TokenAuth>()("effect-actors/Remoting/TokenAuth", {
-  failure: WireError
+  failure: ActorError
 }) {}
 
 /**
@@ -115,7 +99,7 @@ export const ActorMetrics = Schema.Struct({
 export class RemotingRpcs extends RpcGroup.make(
   Rpc.make("Deliver", {
     payload: { batch: Schema.Uint8ArrayFromSelf },
-    error: WireError
+    error: ActorError
   }),
   Rpc.make("Ask", {
     payload: {
@@ -125,46 +109,46 @@ export class RemotingRpcs extends RpcGroup.make(
       timeoutMillis: Schema.Number
     },
     success: Schema.Unknown,
-    error: WireError
+    error: ActorError
   }),
   Rpc.make("Lookup", {
     payload: { name: Schema.String },
     success: Schema.NullOr(Schema.Struct({ address: Schema.String, kind: Schema.String })),
-    error: WireError
+    error: ActorError
   }),
   Rpc.make("Spawn", {
     payload: { kind: Schema.String, name: Schema.String },
     success: Schema.String,
-    error: WireError
+    error: ActorError
   }),
   Rpc.make("Respawn", {
     payload: { name: Schema.String },
-    error: WireError
+    error: ActorError
   }),
   Rpc.make("Stop", {
     payload: { name: Schema.String, kill: Schema.Boolean },
-    error: WireError
+    error: ActorError
   }),
   Rpc.make("Watch", {
     payload: { target: Schema.String, watcher: Schema.String },
     success: Schema.Boolean,
-    error: WireError
+    error: ActorError
   }),
   Rpc.make("Unwatch", {
     payload: { target: Schema.String, watcher: Schema.String },
-    error: WireError
+    error: ActorError
   }),
   Rpc.make("Terminated", {
     payload: { watcher: Schema.String, address: Schema.String, reason: Schema.String },
-    error: WireError
+    error: ActorError
   }),
   Rpc.make("Metrics", {
     payload: { name: Schema.String },
     success: ActorMetrics,
-    error: WireError
+    error: ActorError
   }),
   Rpc.make("NodeInfo", {
     success: NodeInfo,
-    error: WireError
+    error: ActorError
   })
 ).middleware(TokenAuth) {}

@@ -2,7 +2,7 @@
  * The server side of remoting: the handlers of `RemotingRpcs` over a
  * system, served by `@effect/rpc`'s socket server.
  *
- * Every handler turns bad input into a typed `WireError` (never a defect, so
+ * Every handler turns bad input into a typed `ActorError` (never a defect, so
  * one bad call cannot fail the other calls of its connection), and every
  * message that reached this node but no actor becomes a deadletter here.
  * `Deliver` runs synchronously, so batches are handled in arrival order.
@@ -19,9 +19,11 @@ import { RpcSerialization, RpcServer } from "@effect/rpc"
 import { Effect, Either, Exit, Layer } from "effect"
 import { timingSafeEqual } from "node:crypto"
 import {
+  type ActorError,
   ActorNotFound,
   DecodeError,
   InvalidArgument,
+  isActorError,
   KindNotRegistered,
   Unauthorized
 } from "../Errors.js"
@@ -29,13 +31,11 @@ import type { Tagged } from "../Message.js"
 import type * as Pid from "../Pid.js"
 import { AskHandle } from "../internal/envelope.js"
 import * as Codec from "./Codec.js"
-import { RemotingRpcs, TokenAuth, tokenHeader, type WireError } from "./Protocol.js"
+import { RemotingRpcs, TokenAuth, tokenHeader } from "./Protocol.js"
 import type { Node } from "./internal/node.js"
 
-const wire = (error: unknown): WireError =>
-  Codec.isFrameworkError(error)
-    ? Codec.toWire(error)
-    : Codec.toWire(new DecodeError({ address: "", messageTag: "", reason: String(error) }))
+const wire = (error: unknown): ActorError =>
+  isActorError(error) ? error : new DecodeError({ address: "", messageTag: "", reason: String(error) })
 
 const sameToken = (expected: Buffer, given: string | undefined): boolean => {
   if (given === undefined) return false
@@ -56,7 +56,7 @@ export const layerTokenAuth = (node: () => string, token: string | undefined): L
   return Layer.succeed(TokenAuth, ({ headers }: { readonly headers: Headers.Headers }) =>
     sameToken(expected, headers[tokenHeader])
       ? Effect.void
-      : Effect.fail(Codec.toWire(new Unauthorized({ node: node(), reason: "missing or wrong token" }))))
+      : Effect.fail(new Unauthorized({ node: node(), reason: "missing or wrong token" })))
 }
 
 const handlers = (node: Node) => {
@@ -77,7 +77,7 @@ const handlers = (node: Node) => {
   const found = (name: string) =>
     Effect.suspend(() => {
       const cell = resolve(name)
-      return cell === undefined ? Effect.fail(wire(new ActorNotFound({ name }))) : Effect.succeed(cell)
+      return cell === undefined ? Effect.fail(wire(new ActorNotFound({ actorName: name }))) : Effect.succeed(cell)
     })
   return RemotingRpcs.of({
     Deliver: ({ batch }) =>
@@ -113,7 +113,7 @@ const handlers = (node: Node) => {
         const cell = resolve(to)
         if (cell === undefined) {
           node.deadletter(to, encoded, from, notFoundReason(to))
-          return Effect.fail(wire(new ActorNotFound({ name: to })))
+          return Effect.fail(wire(new ActorNotFound({ actorName: to })))
         }
         const decoded = Codec.decodeMessage(cell.def.protocol, encoded)
         if (Either.isLeft(decoded)) {
@@ -138,7 +138,7 @@ const handlers = (node: Node) => {
                 : Effect.fail(wire(new DecodeError({ address: cell.addressString(), messageTag: message._tag, reason: reply.left })))
             },
             onFailure: (error) => {
-              if (Codec.isFrameworkError(error)) return Effect.fail(Codec.toWire(error))
+              if (isActorError(error)) return Effect.fail(error)
               const reply = Codec.encodeFailure(message, error)
               return Either.isRight(reply)
                 ? Effect.succeed(reply.right as unknown)

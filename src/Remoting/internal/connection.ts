@@ -37,19 +37,22 @@ import {
 import { pipeArguments } from "effect/Pipeable"
 import { Address, parse as parseAddress } from "../../Address.js"
 import {
+  type ActorError,
   AskTimeout,
   BatchAskFailed,
   DecodeError,
   InvalidArgument,
+  isActorError,
   NodeUnreachable,
   UnknownMessage
 } from "../../Errors.js"
 import type { Tagged } from "../../Message.js"
 import type { ActorMetrics } from "../../Metrics.js"
 import * as Pid from "../../Pid.js"
-import { type Cell, currentCell } from "../../internal/cell.js"
+import type { Cell } from "../../internal/cell.js"
+import { currentCell } from "../../internal/localPid.js"
 import * as Codec from "../Codec.js"
-import { RemotingRpcs, tokenHeader, type WireError } from "../Protocol.js"
+import { RemotingRpcs, tokenHeader } from "../Protocol.js"
 import { makeClientSocket, type TlsOptions } from "../Transport.js"
 
 type Client = RpcClient.RpcClient<RpcGroup.Rpcs<typeof RemotingRpcs>, RpcClientError.RpcClientError>
@@ -74,8 +77,8 @@ export interface PoolSettings {
 const nodeKey = (host: string, port: number) => `${host}:${port}`
 
 /** Maps a failed call to our typed errors. */
-export const callError = (node: string) => (error: WireError | RpcClientError.RpcClientError): unknown => {
-  if ("_tag" in error && error._tag === "WireError") return Codec.fromWire(error)
+export const callError = (node: string) => (error: ActorError | RpcClientError.RpcClientError): unknown => {
+  if (isActorError(error)) return error
   return new NodeUnreachable({ node, reason: reasonOf(error) })
 }
 
@@ -267,7 +270,7 @@ export class Connection {
   private undelivered(batch: Array<Codec.BatchEntry>, cause: Cause.Cause<unknown>): void {
     const failure = Cause.failureOption(cause)
     const error = Option.isSome(failure)
-      ? callError(this.node)(failure.value as WireError)
+      ? callError(this.node)(failure.value as ActorError)
       : new NodeUnreachable({ node: this.node, reason: "interrupted" })
     const detail = (error as { readonly reason?: unknown }).reason
     const reason = `remote tell not delivered: ${(error as { _tag: string })._tag}: ${
