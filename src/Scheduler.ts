@@ -34,7 +34,7 @@
  * ```
  * @since 0.1.0
  */
-import { Context, Data, Duration, Effect, Either, FiberMap, Layer, type Option, Queue, type Scope } from "effect"
+import { Context, Duration, Effect, Either, FiberMap, Layer, type Option, Queue, type Scope } from "effect"
 import type { Address } from "./Address.js"
 import { ActorSystem } from "./ActorSystem.js"
 import * as Cron from "./Cron.js"
@@ -50,9 +50,13 @@ import { implOf } from "./internal/system.js"
  * @since 0.1.0
  * @category errors
  */
-export class ScheduleNotFound extends Data.TaggedError("ScheduleNotFound")<{
-  readonly reference: string
-}> {}
+export const ScheduleNotFound: typeof internal.ScheduleNotFound = internal.ScheduleNotFound
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type ScheduleNotFound = internal.ScheduleNotFound
 
 /**
  * A live schedule already has the reference asked for in the options.
@@ -60,9 +64,13 @@ export class ScheduleNotFound extends Data.TaggedError("ScheduleNotFound")<{
  * @since 0.1.0
  * @category errors
  */
-export class ReferenceTaken extends Data.TaggedError("ReferenceTaken")<{
-  readonly reference: string
-}> {}
+export const ReferenceTaken: typeof internal.ReferenceTaken = internal.ReferenceTaken
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type ReferenceTaken = internal.ReferenceTaken
 
 /**
  * Errors every schedule call can fail with: the reference is taken, the

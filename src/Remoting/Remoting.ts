@@ -8,10 +8,11 @@
  * watch and stop actors on other nodes through PIDs that behave like local
  * ones. Only the `kinds` listed can be spawned from other nodes.
  *
- * Connections are pooled per node and reconnect on a `Schedule`; tells are
- * batched on the wire with a bounded outbox (`maxPending`: when it is full,
- * tells wait for room, they are never dropped) and at most `maxInFlight`
- * unanswered batches per connection. A tell that was sent but could not be
+ * Connections open when there is something to send, are pooled per node
+ * (bounded, idle ones closed) and carry length-prefixed frames, one write
+ * per event-loop turn; tells are flow-controlled by credit (`maxPending`
+ * tells per connection not yet processed by the receiving node: beyond it,
+ * tells wait). A tell that was sent but could not be
  * delivered (node down) becomes a deadletter on the sending node; one that
  * reached the node but no actor, a deadletter there.
  *
@@ -33,7 +34,8 @@
  * @since 0.1.0
  */
 import type * as SocketServer from "@effect/platform/SocketServer"
-import { Clock, Context, Duration, Effect, Either, Layer, type Option, type Scope } from "effect"
+import { Clock, Config, ConfigError, Context, Duration, Effect, Either, Layer, type Option, type Scope } from "effect"
+import * as Fs from "node:fs"
 import type * as Actor from "../Actor.js"
 import { ActorSystem } from "../ActorSystem.js"
 import type {
@@ -47,6 +49,7 @@ import type {
 import * as Events from "../EventStream.js"
 import type { Tagged } from "../Message.js"
 import type { Pid } from "../Pid.js"
+import * as Checks from "../internal/config.js"
 import { implOf } from "../internal/system.js"
 import type { NodeInfo } from "./Protocol.js"
 import * as Server from "./Server.js"
@@ -355,3 +358,138 @@ export const pid = <M extends Tagged = Tagged, S = unknown, R = unknown>(
         { onLeft: Effect.fail, onRight: (pid) => Effect.succeed(pid as unknown as Pid<M>) }
       )
     }))
+
+const fileContents = (name: string): Config.Config<Buffer> =>
+  Config.nested(Config.mapAttempt(Config.string(), (path) => Fs.readFileSync(path)), name)
+
+const portNumber: Checks.Check<number> = (port) =>
+  Number.isInteger(port) && port >= 0 && port <= 65535 ? undefined : "must be an integer from 0 to 65535"
+
+const tlsFiles = Checks.optional({
+  certFile: fileContents("certFile"),
+  keyFile: fileContents("keyFile"),
+  caFile: fileContents("caFile")
+})
+
+/** A TLS section: PEM files and `extra` settings, left out when none of its keys is set. */
+const tlsSection = (
+  name: string,
+  extra: Config.Config<Pick<Transport.TlsOptions, "requireClientCert" | "serverName">>,
+  check: (tls: Transport.TlsOptions) => string | undefined
+): Config.Config<Transport.TlsOptions | undefined> =>
+  Config.nested(
+    Config.mapOrFail(Config.all([tlsFiles, extra]), ([{ caFile, certFile, keyFile }, settings]) => {
+      const tls: Transport.TlsOptions = {
+        ...(certFile === undefined ? {} : { cert: certFile }),
+        ...(keyFile === undefined ? {} : { key: keyFile }),
+        ...(caFile === undefined ? {} : { ca: caFile }),
+        ...settings
+      }
+      if (Object.keys(tls).length === 0) return Either.right(undefined)
+      const problem = check(tls)
+      return problem === undefined ? Either.right(tls) : Either.left(ConfigError.InvalidData([], problem))
+    }),
+    name
+  )
+
+/**
+ * A node's remoting options read from `Config`, one key per option: `host`,
+ * `port` (0: a free one), `advertisedHost`, `advertisedPort`, `token`,
+ * `maxBatch`, `maxPending`, `backpressure` (`wait` or `fail`),
+ * `maxConnections`, `idleTimeout`, `connectTimeout`, `maxFrameBytes`,
+ * `askTimeout`, `probeInterval`, `probeTimeout`; under `limits` (the
+ * server's): `maxFrameBytes`, `maxPendingBytes`, `maxConnections`,
+ * `handshakeTimeout`, `idleTimeout`; under `serverTls` (this
+ * node's server): `certFile`, `keyFile`, `caFile`, `requireClientCert`;
+ * under `tls` (how this node connects to others): `caFile`, `certFile`,
+ * `keyFile`, `serverName`. The TLS files are PEM files, read when the config
+ * is. A wrong value (or a missing file) fails with a `ConfigError` naming
+ * its key. `kinds` is code: add it with `Config.map`.
+ *
+ * @example
+ * ```ts
+ * import { Config, ConfigProvider, Layer } from "effect"
+ * import { ActorSystem, Remoting } from "effect-actors"
+ *
+ * // REMOTING_HOST=10.0.0.5 REMOTING_PORT=4000 REMOTING_TOKEN=... REMOTING_SERVER_TLS_CERT_FILE=/etc/node.pem ...
+ * const RemotingLive = Remoting.layerConfig(
+ *   Config.nested(Remoting.config, "remoting").pipe(Config.map((options) => ({ ...options, kinds: [Counter] })))
+ * ).pipe(Layer.provideMerge(ActorSystem.layerConfig(Config.nested(ActorSystem.config, "actors"))))
+ * ```
+ * @since 0.1.0
+ * @category config
+ */
+export const config: Config.Config<Options> = Config.map(
+  Config.all({
+    settings: Checks.optional({
+      host: Config.nonEmptyString("host"),
+      port: Checks.checked(Config.integer("port"), portNumber),
+      token: Config.nonEmptyString("token"),
+      advertisedHost: Config.nonEmptyString("advertisedHost"),
+      advertisedPort: Checks.checked(Config.integer("advertisedPort"), portNumber),
+      maxBatch: Checks.checked(Config.integer("maxBatch"), Checks.positiveInteger),
+      maxPending: Checks.checked(Config.integer("maxPending"), Checks.positiveInteger),
+      backpressure: Config.literal("wait", "fail")("backpressure"),
+      maxConnections: Checks.checked(Config.integer("maxConnections"), Checks.positiveInteger),
+      idleTimeout: Checks.checked(Config.duration("idleTimeout"), Checks.positiveDuration),
+      connectTimeout: Checks.checked(Config.duration("connectTimeout"), Checks.positiveDuration),
+      maxFrameBytes: Checks.checked(Config.integer("maxFrameBytes"), Checks.positiveInteger),
+      askTimeout: Checks.checked(Config.duration("askTimeout"), Checks.positiveDuration),
+      probeInterval: Checks.checked(Config.duration("probeInterval"), Checks.positiveDuration),
+      probeTimeout: Checks.checked(Config.duration("probeTimeout"), Checks.positiveDuration)
+    }),
+    limits: Config.nested(
+      Checks.optional({
+        maxFrameBytes: Checks.checked(Config.integer("maxFrameBytes"), Checks.positiveInteger),
+        maxPendingBytes: Checks.checked(Config.integer("maxPendingBytes"), Checks.positiveInteger),
+        maxConnections: Checks.checked(Config.integer("maxConnections"), Checks.positiveInteger),
+        handshakeTimeout: Checks.checked(Config.duration("handshakeTimeout"), Checks.positiveDuration),
+        idleTimeout: Checks.checked(Config.duration("idleTimeout"), Checks.positiveDuration)
+      }),
+      "limits"
+    ),
+    serverTls: tlsSection(
+      "serverTls",
+      Checks.optional({ requireClientCert: Config.boolean("requireClientCert") }),
+      (tls) =>
+        tls.cert === undefined || tls.key === undefined
+          ? "a server needs certFile and keyFile"
+          : tls.requireClientCert === true && tls.ca === undefined
+          ? "requireClientCert needs caFile (the authority that signs the clients)"
+          : undefined
+    ),
+    tls: tlsSection(
+      "tls",
+      Checks.optional({ serverName: Config.nonEmptyString("serverName") }),
+      (tls) => (tls.cert === undefined) !== (tls.key === undefined) ? "certFile and keyFile go together" : undefined
+    )
+  }),
+  ({ limits, serverTls, settings, tls }): Options => ({
+    ...settings,
+    ...(Object.keys(limits).length === 0 ? {} : { limits }),
+    ...(serverTls === undefined ? {} : { serverTls }),
+    ...(tls === undefined ? {} : { tls })
+  })
+)
+
+/**
+ * Remoting as a layer whose options come from `Config` (by default
+ * {@link config}, at the top level of the `ConfigProvider`).
+ *
+ * @example
+ * ```ts
+ * import { Config } from "effect"
+ * import { Remoting } from "effect-actors"
+ * const Live = Remoting.layerConfig({
+ *   port: Config.integer("PORT"),
+ *   token: Config.string("NODE_TOKEN"),
+ *   kinds: Config.succeed([Counter])
+ * })
+ * ```
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  options: Config.Config.Wrap<Options> = config
+): Layer.Layer<Remoting, ConfigError.ConfigError | SocketServer.SocketServerError, ActorSystem> =>
+  Layer.unwrapEffect(Effect.map(Config.unwrap(options), layer))

@@ -8,13 +8,22 @@
  *
  * @internal
  */
-import { type Clock, Duration, Effect, type Fiber, Option } from "effect"
+import { type Clock, Data, Duration, Effect, type Fiber, Option } from "effect"
 import * as Cron from "../Cron.js"
 import { ActorStopped } from "../Errors.js"
 import * as Events from "../EventStream.js"
 import type { Pid } from "../Pid.js"
 import type { Handle, ScheduleInfo, Trigger } from "../Scheduler.js"
-import { ReferenceTaken, ScheduleNotFound } from "../Scheduler.js"
+
+/** See `Scheduler.ScheduleNotFound`. Defined here so that this module never imports the public one at run time. */
+export class ScheduleNotFound extends Data.TaggedError("ScheduleNotFound")<{
+  readonly reference: string
+}> {}
+
+/** See `Scheduler.ReferenceTaken`. */
+export class ReferenceTaken extends Data.TaggedError("ReferenceTaken")<{
+  readonly reference: string
+}> {}
 
 /** When a schedule fires: the first time (on start or resume) and the one after a fire at `due`. */
 export interface Timing {

@@ -14,7 +14,10 @@ import type { MailboxFactory } from "../Mailbox.js"
 import type { Tagged } from "../Message.js"
 import type * as Pid from "../Pid.js"
 import type { Strategy } from "../Supervisor.js"
-import { Cell, type CellOptions, KILLED, RUNNING, SCHEDULED, STOPPED } from "./cell.js"
+import { Cell } from "./cell.js"
+import { type CellOptions, KILLED, RUNNING, SCHEDULED, STOPPED } from "./cell/status.js"
+import { finalize, requestStop, stop, stopChildren, stopNowIfIdle } from "./cell/stopping.js"
+import { runPreStart } from "./cell/supervision.js"
 import { Dispatcher } from "./dispatcher.js"
 import { currentFiber } from "./fastpath.js"
 import { Timers } from "./timers.js"
@@ -161,7 +164,7 @@ export class SystemImpl {
       this.started(cell)
       return Effect.succeed(cell.pid as unknown as Pid.Pid<M>)
     }
-    return Effect.flatMap(Effect.exit(cell.runPreStart()), (exit): Effect.Effect<
+    return Effect.flatMap(Effect.exit(runPreStart(cell)), (exit): Effect.Effect<
       Pid.Pid<M>,
       InvalidName | NameTaken | SpawnFailed | ActorStopped
     > => {
@@ -170,13 +173,13 @@ export class SystemImpl {
         cell.status = STOPPED
         // Children spawned by the failed preStart stop with it.
         return Effect.zipRight(
-          cell.stopChildren("ParentStopped"),
+          stopChildren(cell, "ParentStopped"),
           Effect.fail(new SpawnFailed({ name, reason: "preStart failed", cause: exit.cause }))
         )
       }
       if (this.closing) {
         // The system shut down while preStart ran: no worker is left, so stop the actor here and refuse the spawn.
-        return Effect.zipRight(cell.finalize(), Effect.fail(new ActorStopped({ address: cell.addressString() })))
+        return Effect.zipRight(finalize(cell), Effect.fail(new ActorStopped({ address: cell.addressString() })))
       }
       this.started(cell)
       return Effect.succeed(cell.pid as unknown as Pid.Pid<M>)
@@ -192,7 +195,7 @@ export class SystemImpl {
     if ((cell.flags & KILLED) !== 0) {
       // Stopped while preStart ran.
       cell.flags &= ~KILLED
-      cell.requestStop(true, cell.extras.stopReason)
+      requestStop(cell, true, cell.extras.stopReason)
       return
     }
     // System messages count too: a child spawned by preStart may already have stopped (its Terminated waits).
@@ -307,8 +310,8 @@ export class SystemImpl {
     return Effect.suspend(() => {
       this.closing = true
       // Idle actors with nothing to finalize stop right here, without a fiber each.
-      const cells = [...this.top.values()].filter((cell) => !cell.stopNowIfIdle("SystemShutdown"))
-      return Effect.forEach(cells, (cell) => cell.stop(false, "SystemShutdown"), {
+      const cells = [...this.top.values()].filter((cell) => !stopNowIfIdle(cell, "SystemShutdown"))
+      return Effect.forEach(cells, (cell) => stop(cell, false, "SystemShutdown"), {
         concurrency: "unbounded",
         discard: true
       })

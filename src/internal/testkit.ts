@@ -12,9 +12,11 @@ import { ExpectationFailed } from "../Errors.js"
 import type { RequestOf, Tagged, Terminated } from "../Message.js"
 import { type AskOptions, isPid, type Pid } from "../Pid.js"
 import type { Probe, Service } from "../TestKit.js"
-import { type Cell, LocalPid, ReceiveContextImpl } from "./cell.js"
+import type { Cell } from "./cell.js"
+import { ReceiveContextImpl } from "./cell/receiveContext.js"
 import { currentRunnable } from "./dispatcher.js"
 import type { AskHandle } from "./envelope.js"
+import { LocalPid } from "./localPid.js"
 
 /** One message a probe received. */
 interface Received {

@@ -1,0 +1,224 @@
+/**
+ * The PID of a local actor, and the tell as one small Effect object.
+ *
+ * @internal
+ */
+import { Duration, Effect, Effectable, Equal, Exit, Hash } from "effect"
+import { pipeArguments } from "effect/Pipeable"
+import type { Address } from "../Address.js"
+import { ActorStopped, BatchAskFailed, InvalidArgument, type MailboxFull, type UnknownMessage } from "../Errors.js"
+import type { Tagged } from "../Message.js"
+import type { ActorMetrics } from "../Metrics.js"
+import * as Pid from "../Pid.js"
+import type { Cell } from "./cell.js"
+import { unwatch, watch } from "./cell/deathWatch.js"
+import { type AnyPid, isCell, restartRequest } from "./cell/status.js"
+import { stop } from "./cell/stopping.js"
+import { currentRunnable } from "./dispatcher.js"
+import { AskHandle } from "./envelope.js"
+import { currentFiber } from "./fastpath.js"
+
+/**
+ * The actor the running fiber is draining, if any: the sender of what that
+ * fiber sends. Reading the current fiber is cheaper than
+ * `Effect.withFiberRuntime` on the tell path.
+ */
+export const currentCell = (): Cell | undefined => {
+  const runnable = currentFiber()?.getFiberRef(currentRunnable)
+  return isCell(runnable) ? runnable : undefined
+}
+
+const currentSender = (): AnyPid | undefined => currentCell()?.pid
+
+/** The timeout of an ask in milliseconds (the system's default unless given), or why it is refused. */
+const askTimeoutMillis = (cell: Cell, options: Pid.AskOptions | undefined): number | InvalidArgument => {
+  const millis = options?.timeout === undefined
+    ? cell.system.askTimeoutMillis
+    : Duration.toMillis(Duration.decode(options.timeout))
+  return millis > 0 ? millis : new InvalidArgument({ reason: `ask timeout must be positive, got ${millis} ms` })
+}
+
+/** A tell as one small object: cheaper than a suspend and its closure. */
+class TellEffect extends Effectable.Class<void, ActorStopped | MailboxFull | UnknownMessage> {
+  constructor(readonly cell: Cell, readonly message: Tagged) {
+    super()
+  }
+
+  /**
+   * How the fiber runtime runs this Effect, read by the runtime when it
+   * evaluates it. When the send cannot fail (see `Cell.acceptsSurely`) it is a
+   * plain sync step, one run-loop turn instead of two (a commit, then its
+   * result), and the fast path of a handler that returns a tell runs it
+   * inline; otherwise the commit below returns the typed failure. The check
+   * and the send happen in the same synchronous step, so nothing can change
+   * in between.
+   */
+  get _op(): "Sync" | "Commit" {
+    return this.cell.acceptsSurely(this.message) ? "Sync" : "Commit"
+  }
+
+  effect_instruction_i0(): void {
+    this.cell.send(this.message, currentSender(), undefined)
+  }
+
+  commit(): Effect.Effect<void, ActorStopped | MailboxFull | UnknownMessage> {
+    const error = this.cell.send(this.message, currentSender(), undefined)
+    return error === undefined ? Effect.void : Effect.fail(error)
+  }
+}
+
+/** A PID of a local actor. */
+export class LocalPid implements Pid.Pid<Tagged> {
+  declare readonly [Pid.TypeId]: Pid.TypeId
+  constructor(readonly cell: Cell) {}
+
+  get address(): Address {
+    return this.cell.address
+  }
+
+  get name(): string {
+    return this.cell.name
+  }
+
+  tell(message: Tagged): Effect.Effect<void, ActorStopped | MailboxFull | UnknownMessage> {
+    return new TellEffect(this.cell, message)
+  }
+
+  ask(message: Tagged, options?: Pid.AskOptions): Effect.Effect<never, never> {
+    const cell = this.cell
+    const millis = askTimeoutMillis(cell, options)
+    if (millis instanceof InvalidArgument) return Effect.fail(millis) as never
+    // No canceler on purpose: returning one makes `Effect.async` wrap the ask
+    // in an `onInterrupt`, which costs more than the whole rest of the ask.
+    // An interrupted asker's handle stays linked until its deadline; a late
+    // reply to it is dropped by the runtime, and the timeout is published as
+    // a deadletter like any other.
+    return Effect.async<unknown, unknown>((resume) => {
+      const sender = currentSender()
+      const error = cell.offerAsk(message, sender, new AskHandle(resume, cell, message, millis, sender))
+      if (error !== undefined) resume(Exit.fail(error))
+    }) as never
+  }
+
+  batchTell(messages: Iterable<Tagged>): Effect.Effect<void, ActorStopped | MailboxFull | UnknownMessage> {
+    return Effect.suspend(() => {
+      const sender = currentSender()
+      for (const message of messages) {
+        const error = this.cell.send(message, sender, undefined)
+        if (error !== undefined) return Effect.fail(error)
+      }
+      return Effect.void
+    })
+  }
+
+  /**
+   * All requests are sent at once, in order, and one suspension waits for
+   * every reply (no fiber per request): the replies come back in request
+   * order, or the first failure fails the batch with its index.
+   */
+  batchAsk(messages: Iterable<Tagged>, options?: Pid.AskOptions): Effect.Effect<never, never> {
+    const cell = this.cell
+    const all = [...messages]
+    const millis = askTimeoutMillis(cell, options)
+    if (millis instanceof InvalidArgument) return Effect.fail(millis) as never
+    return Effect.async<Array<unknown>, unknown>((resume) => {
+      if (all.length === 0) return resume(Exit.succeed([]))
+      const replies = new Array<unknown>(all.length)
+      let remaining = all.length
+      let settled = false
+      const sender = currentSender()
+      const failAt = (index: number) => (error: unknown) => new BatchAskFailed({ index, error })
+      for (let index = 0; index < all.length && !settled; index++) {
+        const message = all[index]!
+        const handle = new AskHandle((reply) => {
+          if (settled) return
+          if (Exit.isExit(reply) && Exit.isSuccess(reply)) {
+            replies[index] = reply.value
+            if (--remaining === 0) {
+              settled = true
+              resume(Exit.succeed(replies))
+            }
+            return
+          }
+          settled = true
+          resume(Effect.flatMap(Effect.mapError(reply, failAt(index)), () => Effect.succeed(replies)))
+        }, cell, message, millis, sender)
+        const error = cell.offerAsk(message, sender, handle)
+        if (error !== undefined) {
+          settled = true
+          resume(Exit.fail(failAt(index)(error)))
+        }
+      }
+    }) as never
+  }
+
+  get stop(): Effect.Effect<void> {
+    return stop(this.cell, false, "Stopped")
+  }
+
+  get kill(): Effect.Effect<void> {
+    return stop(this.cell, true, "Killed")
+  }
+
+  get restart(): Effect.Effect<void, never> {
+    const cell = this.cell
+    return Effect.async<unknown, unknown>((resume) => {
+      const handle = new AskHandle(resume, cell, restartRequest, cell.system.askTimeoutMillis)
+      if (!cell.sendSystem(restartRequest, undefined, handle)) {
+        handle.done = true
+        return resume(Exit.fail(new ActorStopped({ address: cell.addressString(), messageTag: "Restart" })))
+      }
+      cell.timers.add(handle, cell.system.askTimeoutMillis)
+      return Effect.sync(() => handle.cancel())
+    }) as never
+  }
+
+  get isAlive(): Effect.Effect<boolean> {
+    return Effect.sync(() => this.cell.isAlive)
+  }
+
+  get metrics(): Effect.Effect<ActorMetrics> {
+    return Effect.sync(() => {
+      const snapshot = this.cell.metrics()
+      this.cell.system.exportMetrics()
+      return snapshot
+    })
+  }
+
+  watch(target: Pid.Pid<never>): Effect.Effect<void> {
+    return Effect.sync(() => {
+      if (target instanceof LocalPid) watch(this.cell, target.cell)
+      else this.cell.system.remote?.watch(this.cell, target)
+    })
+  }
+
+  unwatch(target: Pid.Pid<never>): Effect.Effect<void> {
+    return Effect.sync(() => {
+      if (target instanceof LocalPid) unwatch(this.cell, target.cell)
+      else this.cell.system.remote?.unwatch(this.cell, target)
+    })
+  }
+
+  [Equal.symbol](that: Equal.Equal): boolean {
+    return that instanceof LocalPid && (that.cell === this.cell || Equal.equals(this.address, that.address))
+  }
+
+  [Hash.symbol](): number {
+    return Hash.cached(this, Hash.string(this.address.toString()))
+  }
+
+  pipe() {
+    return pipeArguments(this, arguments)
+  }
+
+  toString(): string {
+    return `Pid(${this.address.toString()})`
+  }
+
+  toJSON(): unknown {
+    return { _id: "Pid", address: this.address.toString() }
+  }
+}
+
+// The type id lives on the prototype: one property less per actor.
+Object.defineProperty(LocalPid.prototype, Pid.TypeId, { value: Pid.TypeId })
