@@ -4,37 +4,21 @@
  * Tells and asks travel on the data plane (`Tells` and `Ask` frames, see
  * docs/remoting.md "On the wire"). Everything else is a control call: one
  * of the `Schema.TaggedRequest`s below, sent in a `Control` frame and
- * answered in a `Reply` frame with the request's success schema, or a
- * `WireError`. Being Schema requests, control calls are validated on
+ * answered in a `Reply` frame with the request's success schema, or one of
+ * the framework's errors (`Errors.ActorError`, their Schema union). Being Schema requests, control calls are validated on
  * arrival like any actor message and typed on both sides.
  *
  * @example
  * ```ts
  * import { Schema } from "effect"
+import { ActorError } from "../Errors.js"
  * import { Protocol } from "effect-actors/Remoting"
  * const info = Schema.decodeUnknownSync(Protocol.ControlRequest)({ _tag: "NodeInfo" })
  * ```
  * @since 0.1.0
  */
 import { Schema } from "effect"
-
-/**
- * A failure on the wire: the `_tag` of one of our errors and its fields.
- *
- * @since 0.1.0
- * @category schemas
- */
-export const WireError = Schema.Struct({
-  _tag: Schema.Literal("WireError"),
-  tag: Schema.String,
-  fields: Schema.Record({ key: Schema.String, value: Schema.Unknown })
-})
-
-/**
- * @since 0.1.0
- * @category schemas
- */
-export type WireError = typeof WireError.Type
+import { ActorError } from "../Errors.js"
 
 /**
  * What `NodeInfo` answers: the node's identity (with `epoch`, the time it
@@ -84,7 +68,7 @@ export const ActorMetrics = Schema.Struct({
 export class Lookup extends Schema.TaggedRequest<Lookup>()("Lookup", {
   payload: { name: Schema.String },
   success: Schema.NullOr(Schema.Struct({ address: Schema.String, kind: Schema.String })),
-  failure: WireError
+  failure: ActorError
 }) {}
 
 /**
@@ -96,7 +80,7 @@ export class Lookup extends Schema.TaggedRequest<Lookup>()("Lookup", {
 export class Spawn extends Schema.TaggedRequest<Spawn>()("Spawn", {
   payload: { kind: Schema.String, name: Schema.String },
   success: Schema.String,
-  failure: WireError
+  failure: ActorError
 }) {}
 
 /**
@@ -108,7 +92,7 @@ export class Spawn extends Schema.TaggedRequest<Spawn>()("Spawn", {
 export class Respawn extends Schema.TaggedRequest<Respawn>()("Respawn", {
   payload: { name: Schema.String },
   success: Schema.Void,
-  failure: WireError
+  failure: ActorError
 }) {}
 
 /**
@@ -120,7 +104,7 @@ export class Respawn extends Schema.TaggedRequest<Respawn>()("Respawn", {
 export class Stop extends Schema.TaggedRequest<Stop>()("Stop", {
   payload: { name: Schema.String, kill: Schema.Boolean },
   success: Schema.Void,
-  failure: WireError
+  failure: ActorError
 }) {}
 
 /**
@@ -134,7 +118,7 @@ export class Stop extends Schema.TaggedRequest<Stop>()("Stop", {
 export class Watch extends Schema.TaggedRequest<Watch>()("Watch", {
   payload: { target: Schema.String, watcher: Schema.String },
   success: Schema.Boolean,
-  failure: WireError
+  failure: ActorError
 }) {}
 
 /**
@@ -146,7 +130,7 @@ export class Watch extends Schema.TaggedRequest<Watch>()("Watch", {
 export class Unwatch extends Schema.TaggedRequest<Unwatch>()("Unwatch", {
   payload: { target: Schema.String, watcher: Schema.String },
   success: Schema.Void,
-  failure: WireError
+  failure: ActorError
 }) {}
 
 /**
@@ -158,7 +142,7 @@ export class Unwatch extends Schema.TaggedRequest<Unwatch>()("Unwatch", {
 export class GetMetrics extends Schema.TaggedRequest<GetMetrics>()("Metrics", {
   payload: { name: Schema.String },
   success: ActorMetrics,
-  failure: WireError
+  failure: ActorError
 }) {}
 
 /**
@@ -170,7 +154,7 @@ export class GetMetrics extends Schema.TaggedRequest<GetMetrics>()("Metrics", {
 export class GetNodeInfo extends Schema.TaggedRequest<GetNodeInfo>()("NodeInfo", {
   payload: {},
   success: NodeInfo,
-  failure: WireError
+  failure: ActorError
 }) {}
 
 /**

@@ -20,7 +20,7 @@
  */
 import type { SocketServerError } from "@effect/platform/SocketServer"
 import { Cause, Effect, Either, Exit, Option, Runtime, Schema, type Scope } from "effect"
-import { ActorNotFound, DecodeError, InvalidArgument } from "../Errors.js"
+import { ActorError, ActorNotFound, DecodeError, InvalidArgument, isActorError } from "../Errors.js"
 import type { Tagged } from "../Message.js"
 import type * as Pid from "../Pid.js"
 import { AskHandle } from "../internal/envelope.js"
@@ -56,10 +56,11 @@ export interface Stats {
   readonly tlsRefused: number
 }
 
-const wire = (error: unknown): Protocol.WireError =>
-  Codec.isFrameworkError(error)
-    ? Codec.toWire(error)
-    : Codec.toWire(new DecodeError({ address: "", messageTag: "", reason: String(error) }))
+const encodeError = Schema.encodeSync(ActorError)
+
+/** A framework error in its wire encoding (anything else becomes a `DecodeError`). */
+const wire = (error: unknown): unknown =>
+  encodeError(isActorError(error) ? error : new DecodeError({ address: "", messageTag: "", reason: String(error) }))
 
 const successEncoders = new Map<string, (u: unknown) => Either.Either<unknown, string>>()
 
@@ -258,7 +259,7 @@ export class Server implements InboundServer {
     return true
   }
 
-  private reply(connection: Inbound, id: number, payload: readonly [0, unknown] | readonly [1, Protocol.WireError]): void {
+  private reply(connection: Inbound, id: number, payload: readonly [0, unknown] | readonly [1, unknown]): void {
     connection.send(frameWithId(FrameType.Reply, id, pack(payload)))
   }
 
@@ -277,7 +278,7 @@ export class Server implements InboundServer {
     const cell = node.resolve(to)
     if (cell === undefined) {
       node.deadletter(to, encoded, from, node.notFoundReason(to))
-      this.reply(connection, id, [1, wire(new ActorNotFound({ name: to }))])
+      this.reply(connection, id, [1, wire(new ActorNotFound({ actorName: to }))])
       return true
     }
     const decoded = Codec.decodeMessage(cell.def.protocol, encoded)
@@ -306,7 +307,7 @@ export class Server implements InboundServer {
     cell: Cell,
     message: Tagged,
     effect: Effect.Effect<unknown, unknown>
-  ): readonly [0, unknown] | readonly [1, Protocol.WireError] {
+  ): readonly [0, unknown] | readonly [1, unknown] {
     // What an ask handle resumes with is an Exit (Effect.succeed / fail are Exits in effect 3).
     const exit = Exit.isExit(effect) ? effect : Effect.runSync(Effect.exit(effect))
     const address = cell.addressString()
@@ -321,7 +322,7 @@ export class Server implements InboundServer {
       return [1, wire(new DecodeError({ address, messageTag: message._tag, reason: Cause.pretty(exit.cause) }))]
     }
     const error = failure.value
-    if (Codec.isFrameworkError(error)) return [1, Codec.toWire(error)]
+    if (isActorError(error)) return [1, wire(error)]
     const reply = Codec.encodeFailure(message, error)
     return Either.isRight(reply)
       ? [0, reply.right]

@@ -40,6 +40,7 @@ import { pipeArguments } from "effect/Pipeable"
 import { Packr, Unpackr } from "msgpackr"
 import { Address, parse as parseAddress } from "../../Address.js"
 import {
+  ActorError,
   AskTimeout,
   BatchAskFailed,
   DecodeError,
@@ -106,8 +107,17 @@ export const unpack = (bytes: Uint8Array): unknown => {
 /** Packs a value (a fresh buffer). */
 export const pack = (value: unknown): Uint8Array => packr.pack(value)
 
-/** A reply payload: `[0, value]` or `[1, WireError]`. */
-export type ReplyPayload = readonly [0, unknown] | readonly [1, Protocol.WireError]
+/** A reply payload: `[0, value]` or `[1, encoded ActorError]`. */
+export type ReplyPayload = readonly [0, unknown] | readonly [1, unknown]
+
+const decodeActorError = Schema.decodeUnknownEither(ActorError)
+
+/** A framework error from its wire encoding (a `DecodeError` when it is none). */
+const errorOf = (encoded: unknown): unknown =>
+  Either.getOrElse(
+    decodeActorError(encoded),
+    (e) => new DecodeError({ address: "", messageTag: "", reason: `unknown remote error: ${e.message}` })
+  )
 
 class TellRun {
   constructor(readonly to: string, readonly from: string, readonly messages: Array<unknown>) {}
@@ -321,7 +331,7 @@ export class Connection implements Transport.LinkHandler {
       const payload = Schema.encodeSync(Protocol.ControlRequest)(request)
       return Effect.sync(this.call((id) => frameWithId(FrameType.Control, id, pack(payload)), timeoutMillis, (reply) => {
         if (reply instanceof Error) return resume(Effect.fail(reply))
-        if (reply[0] === 1) return resume(Effect.fail(Codec.fromWire(reply[1])))
+        if (reply[0] === 1) return resume(Effect.fail(errorOf(reply[1])))
         const decoded = decodeControlSuccess(request, reply[1])
         resume(Either.isRight(decoded) ? Effect.succeed(decoded.right) : Effect.fail(decoded.left))
       }))
@@ -711,7 +721,7 @@ export class RemotePid implements Pid.Pid<Tagged> {
         ? Exit.fail(new AskTimeout({ address: this.address.toString(), messageTag: message._tag, timeoutMillis: millis }))
         : Exit.fail(reply)
     }
-    if (reply[0] === 1) return Exit.fail(Codec.fromWire(reply[1]))
+    if (reply[0] === 1) return Exit.fail(errorOf(reply[1]))
     const decoded = Codec.decodeReply(message, reply[1])
     if (Either.isLeft(decoded)) {
       return Exit.fail(

@@ -22,7 +22,7 @@ export const FrameType = {
   Tells: 3,
   /** An ask: u32 id, msgpack `[to, from, message, timeoutMillis]`. */
   Ask: 4,
-  /** The answer to an ask or a control call: u32 id, msgpack `[0, value]` or `[1, WireError]`. */
+  /** The answer to an ask or a control call: u32 id, msgpack `[0, value]` or `[1, ActorError]` (an `Errors.ActorError` encoded with its Schema). */
   Reply: 5,
   /** A control call: u32 id, msgpack `[op, payload]`. */
   Control: 6,

@@ -105,7 +105,7 @@ export class Node implements RemoteHooks {
     const found = (name: string) =>
       Effect.suspend(() => {
         const cell = this.resolve(name)
-        return cell === undefined ? Effect.fail(new ActorNotFound({ name })) : Effect.succeed(cell)
+        return cell === undefined ? Effect.fail(new ActorNotFound({ actorName: name })) : Effect.succeed(cell)
       })
     switch (request._tag) {
       case "Lookup":
