@@ -43,13 +43,11 @@ import type * as Actor from "./Actor.js"
 import * as Address from "./Address.js"
 import {
   ActorNotFound,
-  type ActorStopped,
   InvalidArgument,
   InvalidName,
-  type NameTaken,
   NodeUnreachable,
   type RemoteError,
-  type SpawnFailed
+  type SpawnError
 } from "./Errors.js"
 import type * as Events from "./EventStream.js"
 import * as Mailbox from "./Mailbox.js"
@@ -88,12 +86,13 @@ export interface Options {
 }
 
 /**
- * Errors a spawn can fail with.
+ * Errors a spawn can fail with (defined in `Errors`, re-exported here beside
+ * `spawn`).
  *
  * @since 0.1.0
  * @category errors
  */
-export type SpawnError = InvalidName | NameTaken | SpawnFailed | ActorStopped
+export type { SpawnError } from "./Errors.js"
 
 /**
  * What the system offers.
@@ -173,7 +172,7 @@ export class ActorSystem extends Context.Tag("effect-actors/ActorSystem")<ActorS
 export const make = (options: Options): Effect.Effect<Service, InvalidName | InvalidArgument, Scope.Scope> =>
   Effect.gen(function*() {
     const invalid = invalidName(options.name)
-    if (invalid !== undefined) return yield* Effect.fail(new InvalidName({ name: options.name, reason: invalid }))
+    if (invalid !== undefined) return yield* Effect.fail(new InvalidName({ value: options.name, reason: invalid }))
     const wrong = invalidOptions(options)
     if (wrong !== undefined) return yield* Effect.fail(new InvalidArgument({ reason: wrong }))
     const clock = yield* Effect.clock
@@ -218,7 +217,7 @@ const fromImpl = (impl: SystemImpl): Service => {
   const found = (name: string) =>
     Effect.suspend(() => {
       const cell = impl.lookup(name)
-      return cell === undefined ? Effect.fail(new ActorNotFound({ name })) : Effect.succeed(cell)
+      return cell === undefined ? Effect.fail(new ActorNotFound({ actorName: name })) : Effect.succeed(cell)
     })
   const service: Service = {
     name: impl.name,
