@@ -43,14 +43,11 @@ import type * as Actor from "./Actor.js"
 import * as Address from "./Address.js"
 import {
   ActorNotFound,
-  type ActorStopped,
-  type ClusterSuspended,
   InvalidArgument,
   InvalidName,
-  type NameTaken,
   NodeUnreachable,
   type RemoteError,
-  type SpawnFailed
+  type SpawnError
 } from "./Errors.js"
 import type * as Events from "./EventStream.js"
 import * as Mailbox from "./Mailbox.js"
@@ -89,12 +86,13 @@ export interface Options {
 }
 
 /**
- * Errors a spawn can fail with (`ClusterSuspended` only in a cluster).
+ * Errors a spawn can fail with (defined in `Errors`, re-exported here beside
+ * `spawn`).
  *
  * @since 0.1.0
  * @category errors
  */
-export type SpawnError = InvalidName | NameTaken | SpawnFailed | ActorStopped | ClusterSuspended
+export type { SpawnError } from "./Errors.js"
 
 /**
  * What the system offers.
@@ -115,7 +113,10 @@ export interface Service {
     name: string,
     options?: Actor.SpawnOptions
   ): Effect.Effect<Pid<M>, SpawnError, R>
-  /** Finds a live actor by name (or `parent/child` path). The PID is untyped: sends are checked at run time. */
+  /**
+   * Finds a live actor by name (or `parent/child` path). The PID is untyped: sends are checked at run time.
+   * In a cluster, a top-level name not found here is looked up in the cluster directory (the PID may be remote).
+   */
   lookup(name: string): Effect.Effect<Option.Option<Pid>>
   /** Every live actor, parents before children. */
   readonly actors: Effect.Effect<ReadonlyArray<Pid>>
@@ -174,7 +175,7 @@ export class ActorSystem extends Context.Tag("effect-actors/ActorSystem")<ActorS
 export const make = (options: Options): Effect.Effect<Service, InvalidName | InvalidArgument, Scope.Scope> =>
   Effect.gen(function*() {
     const invalid = invalidName(options.name)
-    if (invalid !== undefined) return yield* Effect.fail(new InvalidName({ name: options.name, reason: invalid }))
+    if (invalid !== undefined) return yield* Effect.fail(new InvalidName({ value: options.name, reason: invalid }))
     const wrong = invalidOptions(options)
     if (wrong !== undefined) return yield* Effect.fail(new InvalidArgument({ reason: wrong }))
     const clock = yield* Effect.clock
@@ -219,7 +220,7 @@ const fromImpl = (impl: SystemImpl): Service => {
   const found = (name: string) =>
     Effect.suspend(() => {
       const cell = impl.lookup(name)
-      return cell === undefined ? Effect.fail(new ActorNotFound({ name })) : Effect.succeed(cell)
+      return cell === undefined ? Effect.fail(new ActorNotFound({ actorName: name })) : Effect.succeed(cell)
     })
   const service: Service = {
     name: impl.name,

@@ -124,7 +124,7 @@ export class ClusterNode {
     return Effect.catchIf(
       spawn,
       (error): error is NameTaken => typeof error === "object" && error !== null && "_tag" in error && error._tag === "NameTaken",
-      () => Effect.catchIf(taken, (e): e is Moving => e === moving, () => Effect.fail(new ActorNotFound({ name })))
+      () => Effect.catchIf(taken, (e): e is Moving => e === moving, () => Effect.fail(new ActorNotFound({ actorName: name })))
     ) as Effect.Effect<Pid.Pid, E | StoreUnavailable>
   }
 
@@ -160,7 +160,7 @@ export class ClusterNode {
     return attempt.pipe(
       Effect.retry({ while: isStale, schedule: this.retry }),
       Effect.catchIf((e): e is Moving | Absent => e === moving || e === absent, () =>
-        Effect.fail(new ActorNotFound({ name })))
+        Effect.fail(new ActorNotFound({ actorName: name })))
     ) as Effect.Effect<A, E | ActorNotFound | StoreUnavailable>
   }
 
@@ -170,7 +170,7 @@ export class ClusterNode {
 
   stop(name: string): Effect.Effect<void, ActorNotFound | StoreUnavailable> {
     return Effect.flatMap(this.directory.resolve(name), (pid) =>
-      Option.isNone(pid) ? Effect.fail(new ActorNotFound({ name })) : pid.value.stop)
+      Option.isNone(pid) ? Effect.fail(new ActorNotFound({ actorName: name })) : pid.value.stop)
   }
 
   tell(name: string, message: Tagged): Effect.Effect<void, unknown> {

@@ -115,7 +115,7 @@ export class Directory implements ClusterHooks {
     if (request instanceof AdoptedRequest) return Effect.succeed(request.fence)
     return Effect.suspend(() => {
       const self = this.port.self
-      if (this.port.suspended) return Effect.fail(new ClusterSuspended({ node: self.nodeId, name }))
+      if (this.port.suspended) return Effect.fail(new ClusterSuspended({ node: self.nodeId, actorName: name }))
       const travel: Travel.Travel = request instanceof TravelRequest ? request.travel : {}
       const claim: ClaimRequest = {
         name,
@@ -126,17 +126,17 @@ export class Directory implements ClusterHooks {
       }
       return Effect.matchEffect(this.claims(claim), {
         onFailure: (error) =>
-          Effect.fail(new SpawnFailed({ name, reason: `the cluster store did not answer the claim: ${error.reason}`, cause: error })),
+          Effect.fail(new SpawnFailed({ actorName: name, reason: `the cluster store did not answer the claim: ${error.reason}`, cause: error })),
         onSuccess: (result): Effect.Effect<number, NameTaken | ClusterSuspended> => {
           switch (result._tag) {
             case "Claimed":
               return Effect.succeed(result.fence)
             case "Taken":
               return Effect.fail(
-                new NameTaken({ name, address: this.addressOf(result.owner, name), node: result.owner.nodeId })
+                new NameTaken({ actorName: name, address: this.addressOf(result.owner, name), node: result.owner.nodeId })
               )
             case "Refused":
-              return Effect.fail(new ClusterSuspended({ node: self.nodeId, name }))
+              return Effect.fail(new ClusterSuspended({ node: self.nodeId, actorName: name }))
           }
         }
       })
