@@ -91,8 +91,8 @@ export class Directory implements ClusterHooks {
   /** Fences of the cells this node runs under a claim. */
   private readonly fences = new Map<Cell, number>()
   private readonly cache = new Map<string, Cached>()
-  /** While set (graceful leave, suspension), stopping cells keep their rows: someone adopts them. */
-  keepRows = false
+  /** Cells stopping without giving their name back: another node adopts the row (leave, suspension, zombies). */
+  private readonly keep = new Set<Cell>()
 
   constructor(
     readonly impl: SystemImpl,
@@ -156,7 +156,7 @@ export class Directory implements ClusterHooks {
     const fence = this.fences.get(cell)
     if (fence === undefined) return
     this.fences.delete(cell)
-    if (!this.keepRows) this.release(cell.name, fence)
+    if (!this.keep.delete(cell)) this.release(cell.name, fence)
   }
 
   fence(cell: Cell): number | undefined {
@@ -172,6 +172,19 @@ export class Directory implements ClusterHooks {
   /** The cluster actors running here, with their fences. */
   running(): ReadonlyArray<readonly [Cell, number]> {
     return [...this.fences]
+  }
+
+  /**
+   * Stops a cluster actor but leaves its row: gracefully (its mailbox
+   * drained, `postStop` run) for a leave, at once when this node must stop
+   * running it (suspension, a row that moved).
+   */
+  stopKeepingRow(cell: Cell, graceful: boolean): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (!this.fences.has(cell)) return Effect.void
+      this.keep.add(cell)
+      return graceful ? cell.pid.stop : cell.pid.kill
+    })
   }
 
   /** Gives a name back (fenced: a row someone else took since stays theirs). Runs detached. */

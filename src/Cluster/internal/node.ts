@@ -1,0 +1,178 @@
+/**
+ * One node's cluster, assembled: membership, directory, redeployment,
+ * reconcile, self-fencing of its actors, graceful leave, and the service.
+ *
+ * @internal
+ */
+import { Duration, Effect, Schedule, Schema, type Scope, Stream } from "effect"
+import * as Actor from "../../Actor.js"
+import { ActorSystem } from "../../ActorSystem.js"
+import * as Remoting from "../../Remoting/Remoting.js"
+import type { AnyDefinition } from "../../internal/system.js"
+import type { Options, Service } from "../Cluster.js"
+import { ClusterStore, type Incarnation, type View } from "../ClusterStore.js"
+import * as Membership from "../Membership.js"
+import { build, nodeAddress } from "./build.js"
+import { incarnationKey, NodeView, parseNodeAddress } from "./directory.js"
+import { Redeployer } from "./redeploy.js"
+
+/** The name of each node's control actor (spawned outside the directory: every node has one). */
+export const controlName = "ea.cluster"
+
+/** A hint to a node: look for orphans now (a peer just left and this node may be a target). */
+export class RedeployNow extends Schema.TaggedClass<RedeployNow>()("RedeployNow", {
+  nodeId: Schema.String,
+  epoch: Schema.Number
+}) {}
+
+const defaults = {
+  relocationWait: Duration.seconds(10),
+  claimTimeout: Duration.seconds(2),
+  redeployInterval: Duration.millis(500),
+  reconcileInterval: Duration.seconds(5)
+}
+
+export const make = (
+  options: Options<unknown> & { readonly kinds?: ReadonlyArray<AnyDefinition> }
+): Effect.Effect<
+  readonly [Service, Membership.Service],
+  import("../ClusterError.js").StoreUnavailable | import("../../Errors.js").InvalidArgument,
+  ActorSystem | Remoting.Remoting | ClusterStore | import("../Discovery.js").Discovery | Scope.Scope
+> =>
+  Effect.gen(function*() {
+    const store = yield* ClusterStore
+    const system = yield* ActorSystem
+    const kinds = options.kinds ?? []
+    const membership = yield* Membership.make({
+      ...options,
+      address: yield* nodeAddress,
+      kinds: kinds.map((def) => def.kind)
+    })
+    const view = new NodeView(yield* membership.self.get)
+    const initial = yield* membership.view.get
+    view.update(initial)
+    const node = yield* build({
+      kinds,
+      relocate: options.relocate ?? true,
+      relocationWait: Duration.decode(options.relocationWait ?? defaults.relocationWait),
+      maxBatch: options.maxBatch ?? 500
+    }, store, view)
+    const directory = node.directory
+    const clock = yield* Effect.clock
+    const redeployer = new Redeployer(directory, node.placement, {
+      claimTimeout: Duration.decode(options.claimTimeout ?? defaults.claimTimeout)
+    }, () => clock.unsafeCurrentTimeMillis())
+
+    // Passes never overlap: one at a time, and a request during one runs another after it.
+    const lock = yield* Effect.makeSemaphore(1)
+    const pass = lock.withPermits(1)(Effect.ignoreLogged(redeployer.pass))
+    const reconcile = lock.withPermits(1)(Effect.ignoreLogged(redeployer.reconcile))
+
+    // The control actor: peers that leave tell it to look for orphans at once.
+    const Control = Actor.make("effect-actors/ClusterControl", {
+      protocol: [RedeployNow],
+      passivateAfter: "never",
+      receive: { RedeployNow: () => Effect.asVoid(Effect.forkDaemon(pass)) }
+    })
+    const impl = directory.impl
+    impl.cluster = undefined
+    // A failure here means the name is in use by a user actor: a setup error, not a runtime one.
+    yield* Effect.orDie(system.spawn(Control, controlName))
+    impl.cluster = directory
+
+    /** Self-fencing: a suspended node stops its cluster actors at once (their rows stay, for adopters). */
+    const stopAll = (graceful: boolean) =>
+      Effect.suspend(() =>
+        Effect.forEach(directory.running(), ([cell]) => directory.stopKeepingRow(cell, graceful), {
+          concurrency: "unbounded",
+          discard: true
+        })
+      )
+
+    yield* membership.state.changes.pipe(
+      Stream.runForEach((state) =>
+        Effect.suspend(() => {
+          const suspended = state === "suspended"
+          const was = view.suspended
+          view.suspended = suspended || state === "left"
+          if (suspended && !was) return stopAll(false)
+          // Resumed: the rows are still ours; reconcile starts their actors again (with fresh state).
+          if (!suspended && was && state !== "left") return reconcile
+          return Effect.void
+        })
+      ),
+      Effect.forkScoped
+    )
+    yield* membership.self.changes.pipe(
+      Stream.runForEach((self: Incarnation) =>
+        Effect.sync(() => {
+          view.self = self
+        })
+      ),
+      Effect.forkScoped
+    )
+    yield* membership.view.changes.pipe(
+      Stream.runForEach((next: View) =>
+        Effect.suspend(() => {
+          if (!view.update(next)) return Effect.void
+          directory.prune()
+          return pass
+        })
+      ),
+      Effect.forkScoped
+    )
+    yield* Effect.forkScoped(
+      Effect.repeat(pass, Schedule.spaced(options.redeployInterval ?? defaults.redeployInterval))
+    )
+    yield* Effect.forkScoped(
+      Effect.repeat(reconcile, Schedule.spaced(options.reconcileInterval ?? defaults.reconcileInterval))
+    )
+
+    // Store calls of the leave give up after this: a node cut off from its store still closes (its lease expires).
+    const storeTimeout = Duration.times(membership.config.heartbeat, 2)
+    const leave = Effect.gen(function*() {
+      if ((yield* membership.state.get) === "left") return
+      const before = view.members().filter((member) =>
+        member.status === "up" && incarnationKey(member) !== incarnationKey(view.self)
+      )
+      yield* Effect.ignore(Effect.timeout(Effect.disconnect(membership.leaving), storeTimeout))
+      yield* stopAll(true)
+      yield* membership.leave
+      view.suspended = true
+      // One round trip: tell the other live nodes to adopt now rather than at their next view read.
+      const self = view.self
+      yield* Effect.forEach(before, (member) => {
+        const address = parseNodeAddress(member.address)
+        if (address === undefined) return Effect.void
+        return Remoting.pid({ host: address.host, port: address.port, name: controlName }, Control).pipe(
+          Effect.flatMap((pid) => pid.tell(new RedeployNow({ nodeId: self.nodeId, epoch: self.epoch }))),
+          Effect.provideService(ActorSystem, system),
+          Effect.ignore
+        )
+      }, { concurrency: "unbounded", discard: true })
+      if (impl.cluster === directory) impl.cluster = undefined
+    })
+    // Runs before membership's own finalizer (built first, closed last).
+    yield* Effect.addFinalizer(() => leave)
+
+    const service: Service = {
+      membership,
+      self: Effect.sync(() => view.self),
+      spawn: (definition, name, spawnOptions) =>
+        node.spawn(definition as unknown as AnyDefinition, name, spawnOptions) as never,
+      spawnKind: (kind, name, spawnOptions) => node.spawnKind(kind, name, spawnOptions) as never,
+      getOrSpawn: (definition, name, spawnOptions) =>
+        node.getOrSpawn(name, node.spawn(definition as unknown as AnyDefinition, name, spawnOptions)) as never,
+      lookup: (name) => node.lookup(name),
+      actorOf: (name) =>
+        node.withPid(name, (pid) => Effect.succeed(pid)) as never,
+      sendAsync: (name, message) => node.tell(name, message) as never,
+      sendSync: (name, request, askOptions) => node.ask(name, request, askOptions) as never,
+      stop: (name) => node.stop(name),
+      nodes: Effect.sync(() =>
+        view.members().filter((member) => member.status === "up" || member.status === "leaving")
+      ),
+      leave
+    }
+    return [service, membership] as const
+  })
