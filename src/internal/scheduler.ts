@@ -53,6 +53,8 @@ type AnyPid = Pid<never>
 
 class Entry {
   paused = false
+  /** The remote watch of the target (remote targets only); undefined when lost, to renew at the next fire. */
+  unwatch: (() => void) | undefined = undefined
   nextFireAt: number | undefined = undefined
   fired = 0
   constructor(
@@ -80,7 +82,12 @@ export class SchedulerImpl {
     private readonly runFork: RunFork,
     private readonly publish: (event: Events.Event) => void,
     /** Interrupts the schedule's fiber, if it runs. */
-    private readonly remove: (reference: string) => Effect.Effect<void>
+    private readonly remove: (reference: string) => Effect.Effect<void>,
+    /** Watches a remote target (see `RemoteHooks.watchRemote`); undefined without remoting. */
+    private readonly watchRemote: (
+      target: AnyPid,
+      onTerminated: (reason: string) => void
+    ) => (() => void) | undefined = () => undefined
   ) {}
 
   add(
@@ -102,6 +109,7 @@ export class SchedulerImpl {
           this.detach(entry)
           return Effect.fail(new ActorStopped({ address: target.address.toString(), messageTag: message._tag }))
         }
+        this.watchTarget(entry)
         this.start(entry, timing.first(this.clock.unsafeCurrentTimeMillis()))
         return Effect.succeed<Handle>({
           reference: ref,
@@ -155,6 +163,19 @@ export class SchedulerImpl {
         alive ? Effect.void : Effect.zipRight(this.remove(entry.reference), Effect.sync(() => this.selfCancel(entry, "TargetStopped")))), { discard: true })
   }
 
+  /**
+   * A remote target is watched through remoting: its stop cancels the
+   * schedule. A lost node loses the watch: the schedule goes on and the
+   * watch is renewed at the next fire that reaches the node.
+   */
+  private watchTarget(entry: Entry): void {
+    entry.unwatch = this.watchRemote(entry.target, (reason) => {
+      entry.unwatch = undefined
+      if (reason.startsWith("NodeUnreachable")) return
+      this.runFork(`${entry.reference}/stopped`, Effect.zipRight(this.remove(entry.reference), Effect.sync(() => this.selfCancel(entry, "TargetStopped"))))
+    })
+  }
+
   private find(reference: string): Effect.Effect<Entry, ScheduleNotFound> {
     return Effect.suspend(() => {
       const entry = this.entries.get(reference)
@@ -205,6 +226,7 @@ export class SchedulerImpl {
     return Effect.match(entry.target.tell(entry.message as never), {
       onSuccess: () => {
         entry.fired++
+        if (entry.unwatch === undefined && this.entries.get(entry.reference) === entry) this.watchTarget(entry)
         return true
       },
       onFailure: (error) => {
@@ -241,6 +263,8 @@ export class SchedulerImpl {
   private detach(entry: Entry): boolean {
     if (this.entries.get(entry.reference) !== entry) return false
     this.entries.delete(entry.reference)
+    entry.unwatch?.()
+    entry.unwatch = undefined
     entry.nextFireAt = undefined
     const aimed = this.byTarget.get(entry.key)
     aimed?.delete(entry)
