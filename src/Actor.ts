@@ -248,10 +248,16 @@ export type Context<D> = D extends Definition<infer _M, infer _S, infer R> ? R :
  */
 export type Messages<D> = D extends Definition<infer M, infer _S, infer _R> ? M : never
 
-type HandlersContext<H> = {
-  [K in keyof H]-?: H[K] extends (...args: ReadonlyArray<never>) => Effect.Effect<infer _A, infer _E, infer R> ? R
-    : never
-}[keyof H]
+/**
+ * The services one handler needs. A handler that only throws returns
+ * `never`, which would infer as needing `unknown` (every service) and make
+ * the spawn fail to type-check far from the cause: it needs none.
+ */
+type HandlerContext<F> = F extends (...args: ReadonlyArray<never>) => infer Out
+  ? [Out] extends [never] ? never : Out extends Effect.Effect<infer _A, infer _E, infer R> ? R : never
+  : never
+
+type HandlersContext<H> = { [K in keyof H]-?: HandlerContext<H[K]> }[keyof H]
 
 const reservedTags = new Set(["PoisonPill", "Terminated"])
 

@@ -24,6 +24,8 @@
  * @since 0.1.0
  */
 import {
+  Config,
+  type ConfigError,
   Context,
   Duration,
   Effect,
@@ -43,13 +45,11 @@ import type * as Actor from "./Actor.js"
 import * as Address from "./Address.js"
 import {
   ActorNotFound,
-  type ActorStopped,
   InvalidArgument,
   InvalidName,
-  type NameTaken,
   NodeUnreachable,
   type RemoteError,
-  type SpawnFailed
+  type SpawnError
 } from "./Errors.js"
 import type * as Events from "./EventStream.js"
 import * as Mailbox from "./Mailbox.js"
@@ -57,6 +57,7 @@ import type * as Metrics from "./Metrics.js"
 import type { Tagged } from "./Message.js"
 import type { Pid } from "./Pid.js"
 import * as Supervisor from "./Supervisor.js"
+import * as Checks from "./internal/config.js"
 import { implKey, invalidName, SystemImpl } from "./internal/system.js"
 
 /**
@@ -94,12 +95,13 @@ export interface Options {
 }
 
 /**
- * Errors a spawn can fail with.
+ * Errors a spawn can fail with (defined in `Errors`, re-exported here beside
+ * `spawn`).
  *
  * @since 0.1.0
  * @category errors
  */
-export type SpawnError = InvalidName | NameTaken | SpawnFailed | ActorStopped
+export type { SpawnError } from "./Errors.js"
 
 /**
  * What the system offers.
@@ -179,7 +181,7 @@ export class ActorSystem extends Context.Tag("effect-actors/ActorSystem")<ActorS
 export const make = (options: Options): Effect.Effect<Service, InvalidName | InvalidArgument, Scope.Scope> =>
   Effect.gen(function*() {
     const invalid = invalidName(options.name)
-    if (invalid !== undefined) return yield* Effect.fail(new InvalidName({ name: options.name, reason: invalid }))
+    if (invalid !== undefined) return yield* Effect.fail(new InvalidName({ value: options.name, reason: invalid }))
     const wrong = invalidOptions(options)
     if (wrong !== undefined) return yield* Effect.fail(new InvalidArgument({ reason: wrong }))
     const clock = yield* Effect.clock
@@ -213,35 +215,20 @@ export const make = (options: Options): Effect.Effect<Service, InvalidName | Inv
     return fromImpl(impl)
   })
 
-const positive = (duration: Duration.DurationInput | undefined): boolean =>
-  duration === undefined || Duration.toMillis(Duration.decode(duration)) > 0
-
-/** What is wrong with the options, or undefined. */
-const invalidOptions = (options: Options): string | undefined => {
-  if (!positive(options.askTimeout)) return "askTimeout must be positive"
-  if (!positive(options.shutdownTimeout)) return "shutdownTimeout must be positive"
-  if (options.passivateAfter !== "never" && !positive(options.passivateAfter)) {
-    return "passivateAfter must be positive or \"never\""
-  }
-  const stash = options.stashCapacity
-  if (stash !== undefined && (!Number.isInteger(stash) || stash < 0)) {
-    return "stashCapacity must be a non-negative integer"
-  }
-  if (options.metrics?.interval !== undefined && !positive(options.metrics.interval)) {
-    return "metrics.interval must be positive"
-  }
-  const buffer = options.eventBuffer?.capacity
-  if (buffer !== undefined && (!Number.isInteger(buffer) || buffer < 1)) {
-    return "eventBuffer.capacity must be a positive integer"
-  }
-  return undefined
-}
+/** What is wrong with the options, or undefined (`config` applies the same checks to each key). */
+const invalidOptions = (options: Options): string | undefined =>
+  Checks.invalid("askTimeout", options.askTimeout, Checks.positiveDuration) ??
+    Checks.invalid("shutdownTimeout", options.shutdownTimeout, Checks.positiveDuration) ??
+    Checks.invalid("passivateAfter", options.passivateAfter, Checks.positiveDurationOrNever) ??
+    Checks.invalid("stashCapacity", options.stashCapacity, Checks.nonNegativeInteger) ??
+    Checks.invalid("metrics.interval", options.metrics?.interval, Checks.positiveDuration) ??
+    Checks.invalid("eventBuffer.capacity", options.eventBuffer?.capacity, Checks.positiveInteger)
 
 const fromImpl = (impl: SystemImpl): Service => {
   const found = (name: string) =>
     Effect.suspend(() => {
       const cell = impl.lookup(name)
-      return cell === undefined ? Effect.fail(new ActorNotFound({ name })) : Effect.succeed(cell)
+      return cell === undefined ? Effect.fail(new ActorNotFound({ actorName: name })) : Effect.succeed(cell)
     })
   const service: Service = {
     name: impl.name,
@@ -295,6 +282,87 @@ const fromImpl = (impl: SystemImpl): Service => {
  */
 export const layer = (options: Options): Layer.Layer<ActorSystem, InvalidName | InvalidArgument> =>
   Layer.scoped(ActorSystem, make(options))
+
+/**
+ * An actor system's options read from `Config`, one key per option:
+ * `name` (required), `askTimeout`, `shutdownTimeout`, `passivateAfter` (a
+ * duration or `never`), `stashCapacity`, `mailboxCapacity` (a bounded
+ * mailbox of that size; unbounded when absent), and under `metrics`:
+ * `interval`, `perActor`, `processingTime`. Durations are written as Effect
+ * reads them (`"5 seconds"`, `"200 millis"`). Each key gets the checks that
+ * `make` applies to options, so a wrong value fails with a `ConfigError`
+ * naming its key. Nest it to read prefixed keys, and read the environment
+ * in constant case (`ACTORS_ASK_TIMEOUT`, `ACTORS_METRICS_INTERVAL`).
+ *
+ * @example
+ * ```ts
+ * import { Config, ConfigProvider, Layer } from "effect"
+ * import { ActorSystem } from "effect-actors"
+ *
+ * // ACTORS_NAME=shop ACTORS_ASK_TIMEOUT="2 seconds" ACTORS_PASSIVATE_AFTER=never
+ * const SystemLive = ActorSystem.layerConfig(Config.nested(ActorSystem.config, "actors")).pipe(
+ *   Layer.provide(Layer.setConfigProvider(ConfigProvider.fromEnv().pipe(ConfigProvider.constantCase)))
+ * )
+ * ```
+ * @since 0.1.0
+ * @category config
+ */
+export const config: Config.Config<Options> = Config.map(
+  Config.all({
+    name: Checks.checked(Config.string("name"), invalidName),
+    settings: Checks.optional({
+      askTimeout: Checks.checked(Config.duration("askTimeout"), Checks.positiveDuration),
+      shutdownTimeout: Checks.checked(Config.duration("shutdownTimeout"), Checks.positiveDuration),
+      passivateAfter: Checks.checked(Checks.durationOrNever("passivateAfter"), Checks.positiveDurationOrNever),
+      stashCapacity: Checks.checked(Config.integer("stashCapacity"), Checks.nonNegativeInteger),
+      mailboxCapacity: Checks.checked(Config.integer("mailboxCapacity"), Checks.positiveInteger),
+      metrics: Config.nested(
+        Checks.optional({
+          interval: Checks.checked(Config.duration("interval"), Checks.positiveDuration),
+          perActor: Config.boolean("perActor"),
+          processingTime: Config.boolean("processingTime")
+        }),
+        "metrics"
+      )
+    })
+  }),
+  ({ name, settings: { mailboxCapacity, ...settings } }): Options => ({
+    name,
+    ...settings,
+    ...(mailboxCapacity === undefined ? {} : { mailbox: Mailbox.bounded(mailboxCapacity) })
+  })
+)
+
+/**
+ * The actor system as a layer whose options come from `Config` (by default
+ * {@link config}): a node configured from its environment. Options that are
+ * code rather than text (a supervisor, a custom mailbox, a logger) are added
+ * with `Config.map`, or given as `Config.succeed` in a record of configs.
+ * A wrong value fails the layer with a `ConfigError` naming the key (or, for
+ * a record of your own configs, the `InvalidArgument` / `InvalidName` of
+ * `make`).
+ *
+ * @example
+ * ```ts
+ * import { Config } from "effect"
+ * import { ActorSystem, Supervisor } from "effect-actors"
+ *
+ * // Keys `name`, `askTimeout`, ... at the top level of the ConfigProvider:
+ * const FromEnv = ActorSystem.layerConfig()
+ * // Your own keys, and a strategy from code:
+ * const Custom = ActorSystem.layerConfig({
+ *   name: Config.string("NODE_NAME"),
+ *   shutdownTimeout: Config.duration("STOP_TIMEOUT").pipe(Config.withDefault("30 seconds")),
+ *   supervisor: Config.succeed(Supervisor.restart())
+ * })
+ * ```
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  options: Config.Config.Wrap<Options> = config
+): Layer.Layer<ActorSystem, ConfigError.ConfigError | InvalidName | InvalidArgument> =>
+  Layer.unwrapEffect(Effect.map(Config.unwrap(options), layer))
 
 /**
  * Spawns a top-level actor in the system of the context.

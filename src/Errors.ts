@@ -1,10 +1,26 @@
 /**
- * Every failure a caller can act on, as a `Data.TaggedError`. Each carries the
- * actor address (or name) and, where a message was involved, its tag.
+ * Every failure a caller can act on, as a `Schema.TaggedError`: plain data
+ * that names the actor (its address or name) and, where a message was
+ * involved, the message's tag, with a `message` that reads well in a log
+ * (`MailboxFull: mailbox of actor effect-actors://shop/cart is full (capacity
+ * 1000) for message Increment`). Being Schemas, they cross the wire as
+ * themselves: remoting encodes and decodes them with `Errors.ActorError`.
  *
+ * @example
+ * ```ts
+ * import { Errors } from "effect-actors"
+ * const error = new Errors.MailboxFull({ address: "effect-actors://shop/cart", messageTag: "Increment", capacity: 1000 })
+ * String(error) // "MailboxFull: mailbox of actor effect-actors://shop/cart is full (capacity 1000) for message Increment"
+ * ```
  * @since 0.1.0
  */
-import { Data } from "effect"
+import { Schema } from "effect"
+
+/** `actor <address>`, or `an actor` when the address is unknown (errors built before one exists). */
+const actor = (address: string): string => address === "" ? "an actor" : `actor ${address}`
+
+/** ` for message <tag>`, or nothing when no message was involved. */
+const forMessage = (tag: string | undefined): string => tag === undefined || tag === "" ? "" : ` for message ${tag}`
 
 /**
  * An actor or system name that does not match `[A-Za-z0-9][A-Za-z0-9_.~-]*`
@@ -12,15 +28,21 @@ import { Data } from "effect"
  *
  * @example
  * ```ts
- * // system.spawn(Counter, "bad name!") fails with InvalidName
+ * // system.spawn(Counter, "bad name!") fails with
+ * // InvalidName: invalid name "bad name!": must match [A-Za-z0-9][A-Za-z0-9_.~-]*
  * ```
  * @since 0.1.0
  * @category errors
  */
-export class InvalidName extends Data.TaggedError("InvalidName")<{
-  readonly name: string
-  readonly reason: string
-}> {}
+export class InvalidName extends Schema.TaggedError<InvalidName>()("InvalidName", {
+  /** The name that was refused (an actor's or a system's). */
+  value: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `invalid name ${JSON.stringify(this.value)}: ${this.reason}`
+  }
+}
 
 /**
  * The name is already held by a live actor among its siblings (or, for a
@@ -28,159 +50,230 @@ export class InvalidName extends Data.TaggedError("InvalidName")<{
  * existing PID: the existing actor may be of another kind, and a silent reuse
  * hides bugs. Use `lookup` first when "get or spawn" is what you mean.
  *
+ * @example
+ * ```ts
+ * // NameTaken: name "counter" is taken by actor effect-actors://shop/counter
+ * ```
  * @since 0.1.0
  * @category errors
  */
-export class NameTaken extends Data.TaggedError("NameTaken")<{
-  readonly name: string
-  readonly address: string
-}> {}
+export class NameTaken extends Schema.TaggedError<NameTaken>()("NameTaken", {
+  actorName: Schema.String,
+  address: Schema.String
+}) {
+  override get message(): string {
+    return `name ${JSON.stringify(this.actorName)} is taken by ${actor(this.address)}`
+  }
+}
 
 /**
  * The target actor has stopped (or is stopping) and accepts no new message.
  * The message was published as a deadletter.
  *
+ * @example
+ * ```ts
+ * // ActorStopped: actor effect-actors://shop/counter has stopped; refused message Increment
+ * ```
  * @since 0.1.0
  * @category errors
  */
-export class ActorStopped extends Data.TaggedError("ActorStopped")<{
-  readonly address: string
-  readonly messageTag?: string
-}> {}
+export class ActorStopped extends Schema.TaggedError<ActorStopped>()("ActorStopped", {
+  address: Schema.String,
+  messageTag: Schema.optional(Schema.String)
+}) {
+  override get message(): string {
+    const tag = this.messageTag
+    return `${actor(this.address)} has stopped${tag === undefined || tag === "" ? "" : `; refused message ${tag}`}`
+  }
+}
 
 /**
- * No live actor has that name.
+ * No live actor has that name (a lookup, or a call through a remote PID
+ * whose actor is gone).
  *
+ * @example
+ * ```ts
+ * // ActorNotFound: no live actor named "cart-7"
+ * ```
  * @since 0.1.0
  * @category errors
  */
-export class ActorNotFound extends Data.TaggedError("ActorNotFound")<{
-  readonly name: string
-}> {}
+export class ActorNotFound extends Schema.TaggedError<ActorNotFound>()("ActorNotFound", {
+  /** The name (or `parent/child` path) that was looked for. */
+  actorName: Schema.String
+}) {
+  override get message(): string {
+    return `no live actor named ${JSON.stringify(this.actorName)}`
+  }
+}
 
 /**
  * An ask received no reply within its timeout. The request was published as
  * a deadletter; a late reply is dropped.
  *
+ * @example
+ * ```ts
+ * // AskTimeout: actor effect-actors://shop/counter did not reply to GetCount within 5000 ms
+ * ```
  * @since 0.1.0
  * @category errors
  */
-export class AskTimeout extends Data.TaggedError("AskTimeout")<{
-  readonly address: string
-  readonly messageTag: string
-  readonly timeoutMillis: number
-}> {}
+export class AskTimeout extends Schema.TaggedError<AskTimeout>()("AskTimeout", {
+  address: Schema.String,
+  messageTag: Schema.String,
+  timeoutMillis: Schema.Number
+}) {
+  override get message(): string {
+    return `${actor(this.address)} did not reply to ${this.messageTag} within ${this.timeoutMillis} ms`
+  }
+}
 
 /**
  * A bounded mailbox was full. A tell was published as a deadletter; an ask
  * fails at once with this error.
  *
+ * @example
+ * ```ts
+ * // MailboxFull: mailbox of actor effect-actors://shop/counter is full (capacity 1000) for message Increment
+ * ```
  * @since 0.1.0
  * @category errors
  */
-export class MailboxFull extends Data.TaggedError("MailboxFull")<{
-  readonly address: string
-  readonly messageTag: string
-  readonly capacity: number
-}> {}
+export class MailboxFull extends Schema.TaggedError<MailboxFull>()("MailboxFull", {
+  address: Schema.String,
+  messageTag: Schema.String,
+  capacity: Schema.Number
+}) {
+  override get message(): string {
+    return `mailbox of ${actor(this.address)} is full (capacity ${this.capacity})${forMessage(this.messageTag)}`
+  }
+}
 
 /**
  * A message whose tag is not part of the actor's protocol arrived through an
  * untyped PID (typed PIDs make this a compile error).
  *
+ * @example
+ * ```ts
+ * // UnknownMessage: actor effect-actors://shop/counter does not accept message Reset
+ * ```
  * @since 0.1.0
  * @category errors
  */
-export class UnknownMessage extends Data.TaggedError("UnknownMessage")<{
-  readonly address: string
-  readonly messageTag: string
-}> {}
+export class UnknownMessage extends Schema.TaggedError<UnknownMessage>()("UnknownMessage", {
+  address: Schema.String,
+  messageTag: Schema.String
+}) {
+  override get message(): string {
+    return `${actor(this.address)} does not accept message ${this.messageTag}`
+  }
+}
 
 /**
  * An argument is out of its range (for example a non-positive ask timeout).
  *
+ * @example
+ * ```ts
+ * // InvalidArgument: ask timeout must be positive, got 0 ms
+ * ```
  * @since 0.1.0
  * @category errors
  */
-export class InvalidArgument extends Data.TaggedError("InvalidArgument")<{
-  readonly reason: string
-}> {}
+export class InvalidArgument extends Schema.TaggedError<InvalidArgument>()("InvalidArgument", {
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return this.reason
+  }
+}
 
 /**
- * The actor's `preStart` failed: nothing was registered.
+ * The actor's `preStart` (or its initial state) failed: nothing was
+ * registered. `cause` is what failed (a `Cause` locally; its rendering when
+ * the error came from another node, since a `Cause` does not cross the wire).
  *
+ * @example
+ * ```ts
+ * // SpawnFailed: spawning actor "db" failed: preStart failed
+ * ```
  * @since 0.1.0
  * @category errors
  */
-export class SpawnFailed extends Data.TaggedError("SpawnFailed")<{
-  readonly name: string
-  readonly reason: string
-  readonly cause: unknown
-}> {}
+export class SpawnFailed extends Schema.TaggedError<SpawnFailed>()("SpawnFailed", {
+  actorName: Schema.String,
+  reason: Schema.String,
+  cause: Schema.Defect
+}) {
+  override get message(): string {
+    return `spawning actor ${JSON.stringify(this.actorName)} failed: ${this.reason}`
+  }
+}
 
 /**
  * The handler failed (outside the request's own failure schema) or the actor
  * stopped while an ask was waiting for its reply. The failure itself went to
  * the supervisor.
  *
+ * @example
+ * ```ts
+ * // AskFailed: ask GetCount to actor effect-actors://shop/counter failed: the handler died
+ * ```
  * @since 0.1.0
  * @category errors
  */
-export class AskFailed extends Data.TaggedError("AskFailed")<{
-  readonly address: string
-  readonly messageTag: string
-  readonly reason: string
-}> {}
-
-/**
- * Errors a spawn can fail with.
- *
- * @since 0.1.0
- * @category errors
- */
-export type SpawnError = InvalidName | NameTaken | SpawnFailed | ActorStopped
-
-/**
- * Errors a tell can fail with (`RemoteError` only through the PID of an
- * actor on another node).
- *
- * @since 0.1.0
- * @category errors
- */
-export type TellError = ActorStopped | MailboxFull | RemoteError
-
-/**
- * Errors an ask can fail with, besides the request's own failure type
- * (`RemoteError` only through the PID of an actor on another node).
- *
- * @since 0.1.0
- * @category errors
- */
-export type AskError = ActorStopped | MailboxFull | AskTimeout | AskFailed | InvalidArgument | RemoteError
+export class AskFailed extends Schema.TaggedError<AskFailed>()("AskFailed", {
+  address: Schema.String,
+  messageTag: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `ask ${this.messageTag} to ${actor(this.address)} failed: ${this.reason}`
+  }
+}
 
 /**
  * One request of a `batchAsk` failed: `index` says which, `error` why. The
- * replies of the others are dropped.
+ * replies of the others are dropped. `error` is the request's own failure or
+ * one of ours; it stays on the node that asked (a batch is never sent as
+ * one), so this error is not part of `ActorError`.
  *
+ * @example
+ * ```ts
+ * // BatchAskFailed: request 2 of a batchAsk failed: AskTimeout: actor ... did not reply to GetCount within 5000 ms
+ * ```
  * @since 0.1.0
  * @category errors
  */
-export class BatchAskFailed<E> extends Data.TaggedError("BatchAskFailed")<{
-  readonly index: number
-  readonly error: E
-}> {}
+export class BatchAskFailed<E = unknown> extends Schema.TaggedError<BatchAskFailed>()("BatchAskFailed", {
+  index: Schema.Number,
+  error: Schema.Unknown
+}) {
+  declare readonly error: E
+
+  override get message(): string {
+    return `request ${this.index} of a batchAsk failed: ${String(this.error)}`
+  }
+}
 
 /**
  * `stash` was called with the stash already at its capacity. The failure goes
  * to the actor's supervisor like any other.
  *
+ * @example
+ * ```ts
+ * // StashFull: stash of actor effect-actors://shop/cart is full (capacity 100)
+ * ```
  * @since 0.1.0
  * @category errors
  */
-export class StashFull extends Data.TaggedError("StashFull")<{
-  readonly address: string
-  readonly capacity: number
-}> {}
+export class StashFull extends Schema.TaggedError<StashFull>()("StashFull", {
+  address: Schema.String,
+  capacity: Schema.Number
+}) {
+  override get message(): string {
+    return `stash of ${actor(this.address)} is full (capacity ${this.capacity})`
+  }
+}
 
 /**
  * A remote spawn named a kind the target system has not registered (see
@@ -189,15 +282,20 @@ export class StashFull extends Data.TaggedError("StashFull")<{
  *
  * @example
  * ```ts
- * // remoting.spawn({ host, port }, "Unknown", "x") fails with KindNotRegistered
+ * // remoting.spawn({ host, port }, "Unknown", "x") fails with
+ * // KindNotRegistered: kind Unknown is not registered on node 127.0.0.1:4000
  * ```
  * @since 0.1.0
  * @category errors
  */
-export class KindNotRegistered extends Data.TaggedError("KindNotRegistered")<{
-  readonly kind: string
-  readonly node: string
-}> {}
+export class KindNotRegistered extends Schema.TaggedError<KindNotRegistered>()("KindNotRegistered", {
+  kind: Schema.String,
+  node: Schema.String
+}) {
+  override get message(): string {
+    return `kind ${this.kind} is not registered on node ${this.node}`
+  }
+}
 
 /**
  * A message (or a reply, or a frame) could not be encoded for the wire or
@@ -208,16 +306,23 @@ export class KindNotRegistered extends Data.TaggedError("KindNotRegistered")<{
  * @example
  * ```ts
  * // a remote tell of a message the target's protocol does not decode fails
- * // the next ask with DecodeError and publishes a deadletter on the target
+ * // the next ask with DecodeError and publishes a deadletter on the target:
+ * // DecodeError: cannot decode message Increment for actor effect-actors://...: unknown message tag Increment
  * ```
  * @since 0.1.0
  * @category errors
  */
-export class DecodeError extends Data.TaggedError("DecodeError")<{
-  readonly address: string
-  readonly messageTag: string
-  readonly reason: string
-}> {}
+export class DecodeError extends Schema.TaggedError<DecodeError>()("DecodeError", {
+  address: Schema.String,
+  messageTag: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    const what = this.messageTag === "" ? "a frame" : `message ${this.messageTag}`
+    const to = this.address === "" ? "" : ` for ${actor(this.address)}`
+    return `cannot encode or decode ${what}${to}: ${this.reason}`
+  }
+}
 
 /**
  * The remote node did not answer: refused connection, broken socket, or a
@@ -226,38 +331,40 @@ export class DecodeError extends Data.TaggedError("DecodeError")<{
  *
  * @example
  * ```ts
- * // yield* remotePid.ask(new Ping()) // NodeUnreachable when the node is down
+ * // yield* remotePid.ask(new Ping()) fails, when the node is down, with
+ * // NodeUnreachable: node 127.0.0.1:4000 is unreachable: connect ECONNREFUSED
  * ```
  * @since 0.1.0
  * @category errors
  */
-export class NodeUnreachable extends Data.TaggedError("NodeUnreachable")<{
-  readonly node: string
-  readonly reason: string
-}> {}
+export class NodeUnreachable extends Schema.TaggedError<NodeUnreachable>()("NodeUnreachable", {
+  node: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `node ${this.node} is unreachable: ${this.reason}`
+  }
+}
 
 /**
  * The remote node refused the call: the shared token was missing or wrong.
  *
  * @example
  * ```ts
- * // a RemoteClient without the node's token gets Unauthorized on every call
+ * // a RemoteClient without the node's token gets, on every call,
+ * // Unauthorized: node 127.0.0.1:4000 refused the call: missing or wrong token
  * ```
  * @since 0.1.0
  * @category errors
  */
-export class Unauthorized extends Data.TaggedError("Unauthorized")<{
-  readonly node: string
-  readonly reason: string
-}> {}
-
-/**
- * Errors any call to another node can fail with.
- *
- * @since 0.1.0
- * @category errors
- */
-export type RemoteError = NodeUnreachable | DecodeError | Unauthorized
+export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", {
+  node: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `node ${this.node} refused the call: ${this.reason}`
+  }
+}
 
 /**
  * A `TestKit` probe's expectation failed. `expected` and `received` are
@@ -277,14 +384,115 @@ export type RemoteError = NodeUnreachable | DecodeError | Unauthorized
  * @since 0.1.0
  * @category errors
  */
-export class ExpectationFailed extends Data.TaggedError("ExpectationFailed")<{
+export class ExpectationFailed extends Schema.TaggedError<ExpectationFailed>()("ExpectationFailed", {
   /** The probe's name. */
-  readonly probe: string
+  probe: Schema.String,
   /** Which expectation failed (`expectMessage`, ...). */
-  readonly expectation: string
-  readonly expected: string
-  readonly received: string
-  readonly differences: ReadonlyArray<string>
+  expectation: Schema.String,
+  expected: Schema.String,
+  received: Schema.String,
+  differences: Schema.Array(Schema.String),
   /** All of the above, readable. */
-  readonly message: string
-}> {}
+  message: Schema.String
+}) {}
+
+/**
+ * Errors a spawn can fail with.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type SpawnError = InvalidName | NameTaken | SpawnFailed | ActorStopped
+
+/**
+ * Errors any call to another node can fail with.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type RemoteError = NodeUnreachable | DecodeError | Unauthorized
+
+/**
+ * Errors a tell can fail with (`RemoteError` only through the PID of an
+ * actor on another node).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type TellError = ActorStopped | MailboxFull | RemoteError
+
+/**
+ * Errors an ask can fail with, besides the request's own failure type
+ * (`RemoteError` and `ActorNotFound` only through the PID of an actor on
+ * another node: the node answers `ActorNotFound` when no actor holds that
+ * address any more).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type AskError =
+  | ActorStopped
+  | MailboxFull
+  | AskTimeout
+  | AskFailed
+  | InvalidArgument
+  | ActorNotFound
+  | RemoteError
+
+/**
+ * The Schema of every framework error that can cross the wire (all of this
+ * module's errors but `BatchAskFailed`, whose inner error has no schema of
+ * its own). Remoting encodes failures with it and decodes them back into the
+ * same classes, so a caller on another node can `Effect.catchTag` them.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Errors } from "effect-actors"
+ * const encoded = Schema.encodeSync(Errors.ActorError)(new Errors.ActorNotFound({ actorName: "cart" }))
+ * // { _tag: "ActorNotFound", name: "cart" }
+ * const back = Schema.decodeUnknownSync(Errors.ActorError)(encoded) // an ActorNotFound again
+ * ```
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ActorError = Schema.Union(
+  InvalidName,
+  NameTaken,
+  ActorStopped,
+  ActorNotFound,
+  AskTimeout,
+  MailboxFull,
+  UnknownMessage,
+  InvalidArgument,
+  SpawnFailed,
+  AskFailed,
+  StashFull,
+  KindNotRegistered,
+  DecodeError,
+  NodeUnreachable,
+  Unauthorized,
+  ExpectationFailed
+)
+
+/**
+ * Any framework error that can cross the wire.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type ActorError = typeof ActorError.Type
+
+/**
+ * Whether a value is one of the framework's errors that cross the wire (as
+ * opposed to a request's own typed failure).
+ *
+ * @example
+ * ```ts
+ * import { Errors } from "effect-actors"
+ * Errors.isActorError(new Errors.ActorNotFound({ actorName: "x" })) // true
+ * ```
+ * @since 0.1.0
+ * @category guards
+ */
+export const isActorError: (u: unknown) => u is ActorError = Schema.is(ActorError)

@@ -242,7 +242,7 @@ describe("A3 lifecycle", () => {
       })
       const error = yield* Effect.flip(system.spawn(Broken, "broken"))
       expect(error._tag).toBe("SpawnFailed")
-      expect(error).toMatchObject({ name: "broken", reason: "preStart failed" })
+      expect(error).toMatchObject({ actorName: "broken", reason: "preStart failed" })
       expect(String((error as Errors.SpawnFailed).cause)).toContain("no database")
       expect(yield* system.lookup("broken")).toEqual(Option.none())
       expect(yield* system.count).toBe(1)
@@ -279,7 +279,7 @@ describe("A3 lifecycle", () => {
         receive: { Increment: () => Effect.void }
       })
       const error = yield* Effect.flip(system.spawn(Broken, "broken"))
-      expect(error).toMatchObject({ _tag: "SpawnFailed", name: "broken", reason: "initialState threw" })
+      expect(error).toMatchObject({ _tag: "SpawnFailed", actorName: "broken", reason: "initialState threw" })
       expect(yield* system.count).toBe(0)
       expect(yield* system.lookup("broken")).toEqual(Option.none())
     }))
@@ -417,12 +417,12 @@ describe("E8 receive context", () => {
       const p2 = yield* system.spawn(Parent, "p2").pipe(Effect.provideService(Journal, journal))
       yield* p1.ask(new SpawnKid({ name: "kid" }))
       const error = yield* Effect.flip(p1.ask(new SpawnKid({ name: "kid" })))
-      expect(error).toMatchObject({ _tag: "NameTaken", name: "kid", address: "effect-actors://ctx/p1/kid" })
+      expect(error).toMatchObject({ _tag: "NameTaken", actorName: "kid", address: "effect-actors://ctx/p1/kid" })
       // The same name under another parent, or at the top level, is fine.
       expect(yield* p2.ask(new SpawnKid({ name: "kid" }))).toBe("effect-actors://ctx/p2/kid")
       yield* system.spawn(Counter, "kid")
       const invalid = yield* Effect.flip(p1.ask(new SpawnKid({ name: "a/b" })))
-      expect(invalid).toMatchObject({ _tag: "InvalidName", name: "a/b" })
+      expect(invalid).toMatchObject({ _tag: "InvalidName", value: "a/b" })
       // A stopped child frees its name.
       yield* p1.ask(new StopKid({ name: "kid" }))
       expect(yield* p1.ask(new SpawnKid({ name: "kid" }))).toBe("effect-actors://ctx/p1/kid")

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Exit, FastCheck as fc, Fiber, Layer, Logger, Option, Schema, Scope, TestClock } from "effect"
-import { Actor, ActorSystem, Mailbox, Pid } from "../src/index.js"
+import { Actor, ActorSystem, Errors, Mailbox, Pid } from "../src/index.js"
 import {
   Counter,
   drainEvents,
@@ -56,11 +56,11 @@ describe("C1 the system as a layer", () => {
       for (const name of ["", "bad name", "-leading", "a/b", "x".repeat(256)]) {
         const error = yield* Effect.flip(Layer.build(ActorSystem.layer({ name })))
         expect(error._tag).toBe("InvalidName")
-        expect(error.name).toBe(name)
+        expect((error as Errors.InvalidName).value).toBe(name)
         expect(error.reason.length).toBeGreaterThan(0)
       }
       const error = yield* Effect.flip(ActorSystem.make({ name: "no spaces" }))
-      expect(error).toMatchObject({ _tag: "InvalidName", name: "no spaces" })
+      expect(error).toMatchObject({ _tag: "InvalidName", value: "no spaces" })
     }))
 
   it.effect("askTimeout sets the default ask timeout", () =>
@@ -159,8 +159,8 @@ describe("C1 spawn, lookup, list, count, stop, kill", () => {
       expect(yield* system.lookup("a")).toEqual(Option.none())
       const stopped = ofTag(yield* drainEvents(events), "ActorStopped").map((e) => [e.address.name, e.reason])
       expect(stopped).toEqual([["a", "Stopped"], ["b", "Killed"]])
-      expect(yield* Effect.flip(system.stop("a"))).toMatchObject({ _tag: "ActorNotFound", name: "a" })
-      expect(yield* Effect.flip(system.kill("nobody"))).toMatchObject({ _tag: "ActorNotFound", name: "nobody" })
+      expect(yield* Effect.flip(system.stop("a"))).toMatchObject({ _tag: "ActorNotFound", actorName: "a" })
+      expect(yield* Effect.flip(system.kill("nobody"))).toMatchObject({ _tag: "ActorNotFound", actorName: "nobody" })
     }))
 
   it.scoped("a child can be stopped by its path", () =>
@@ -181,7 +181,7 @@ describe("C1 spawn, lookup, list, count, stop, kill", () => {
       for (const name of bad) {
         const error = yield* Effect.flip(system.spawn(Counter, name))
         expect(error._tag).toBe("InvalidName")
-        expect((error as { name: string }).name).toBe(name)
+        expect((error as Errors.InvalidName).value).toBe(name)
       }
       expect(yield* system.count).toBe(0)
       for (const name of ["a", "A9", "order-1", "user_42", "v1.2", "x~y", "9lives", "x".repeat(255)]) {
@@ -196,7 +196,7 @@ describe("C1 spawn, lookup, list, count, stop, kill", () => {
       const first = yield* system.spawn(Counter, "dup")
       yield* first.tell(new Increment({ by: 7 }))
       const error = yield* Effect.flip(system.spawn(Recorder, "dup").pipe(Effect.provideService(Journal, makeJournal())))
-      expect(error).toMatchObject({ _tag: "NameTaken", name: "dup", address: "effect-actors://names/dup" })
+      expect(error).toMatchObject({ _tag: "NameTaken", actorName: "dup", address: "effect-actors://names/dup" })
       // The first actor is untouched, and the name is free again once it stops.
       expect(yield* first.ask(new GetCount())).toBe(7)
       expect(yield* system.count).toBe(1)

@@ -108,7 +108,7 @@ describe("A10 stash", () => {
       const seen = yield* takeUntil(events, "ActorStopped")
       const stopped = ofTag(seen, "ActorStopped")[0]
       expect(stopped?.reason).toBe("Failed")
-      expect(stopped?.error).toBe("StashFull")
+      expect(stopped?.error).toBe("StashFull: stash of actor effect-actors://stash/gate is full (capacity 2)")
       // What was stashed is not lost silently.
       const dead = ofTag(seen, "Deadletter").map((e) => (e.message as Item).text)
       expect(dead).toEqual(["a", "b"])
@@ -123,7 +123,7 @@ describe("A10 stash", () => {
       yield* gate.batchTell(items("a", "b"))
       const error = yield* Effect.flip(gate.ask(new Fetch()))
       expect(error).toBeInstanceOf(Errors.AskFailed)
-      expect((error as Errors.AskFailed).reason).toBe("StashFull")
+      expect((error as Errors.AskFailed).reason).toBe("StashFull: stash of actor effect-actors://stash/gate is full (capacity 2)")
       yield* gate.tell(new Open())
       expect(yield* gate.ask(new Items())).toEqual(["a", "b"])
     }))

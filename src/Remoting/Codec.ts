@@ -9,7 +9,8 @@
  *   `@effect/rpc` itself uses, so no second serialiser in the bundle) into
  *   one byte array: runs of messages to the same target share one header.
  * - An ask's reply is the request's success or typed failure, encoded with
- *   the request's own schemas; our framework errors travel as a `WireError`.
+ *   the request's own schemas; our framework errors travel as themselves
+ *   (`Errors.ActorError` is their Schema).
  *
  * Nothing here throws on bad input: every decoder returns an `Either`.
  *
@@ -23,24 +24,7 @@
  */
 import { Either, Schema, SchemaAST } from "effect"
 import { Packr, Unpackr } from "msgpackr"
-import {
-  ActorNotFound,
-  ActorStopped,
-  AskFailed,
-  AskTimeout,
-  DecodeError,
-  InvalidArgument,
-  InvalidName,
-  KindNotRegistered,
-  MailboxFull,
-  NameTaken,
-  NodeUnreachable,
-  SpawnFailed,
-  Unauthorized,
-  UnknownMessage
-} from "../Errors.js"
 import { isRequest, poisonPill, type Protocol, type Tagged, Terminated } from "../Message.js"
-import type { WireError } from "./Protocol.js"
 
 type Encoder = (u: unknown) => Either.Either<unknown, string>
 type Decoder = (u: unknown) => Either.Either<Tagged, string>
@@ -309,70 +293,4 @@ export const decodeReply = (request: Tagged, reply: unknown): Either.Either<Eith
   if (tag === "Success") return Either.map(coders.success((reply as { value: unknown }).value), Either.right)
   if (tag === "Failure") return Either.map(coders.failure((reply as { error: unknown }).error), Either.left)
   return Either.left("malformed reply")
-}
-
-// ------------------------------------------------------------------- errors
-
-// The errors that cross the wire, rebuilt by tag on the caller's side.
-const errorClasses: Record<string, new(fields: never) => Error> = {
-  ActorNotFound,
-  ActorStopped,
-  AskFailed,
-  AskTimeout,
-  DecodeError,
-  InvalidArgument,
-  InvalidName,
-  KindNotRegistered,
-  MailboxFull,
-  NameTaken,
-  NodeUnreachable,
-  SpawnFailed,
-  Unauthorized,
-  UnknownMessage
-}
-
-/**
- * Whether a value is one of the framework's errors (as opposed to a
- * request's own typed failure).
- *
- * @since 0.1.0
- * @category errors
- */
-export const isFrameworkError = (u: unknown): u is Error & { readonly _tag: string } => {
-  if (typeof u !== "object" || u === null) return false
-  const tag = (u as { readonly _tag?: unknown })._tag
-  if (typeof tag !== "string") return false
-  const ctor = errorClasses[tag]
-  return ctor !== undefined && u instanceof ctor
-}
-
-/**
- * A framework error as a `WireError` (fields that are plain data only).
- *
- * @since 0.1.0
- * @category errors
- */
-export const toWire = (error: Error & { readonly _tag: string }): WireError => {
-  const fields: Record<string, unknown> = {}
-  for (const [key, value] of Object.entries(error)) {
-    if (key === "_tag") continue
-    if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") fields[key] = value
-    else if (value !== undefined) fields[key] = String(value)
-  }
-  return { _tag: "WireError", tag: error._tag, fields }
-}
-
-/**
- * Rebuilds a framework error from its `WireError`; an unknown tag becomes a
- * `DecodeError`.
- *
- * @since 0.1.0
- * @category errors
- */
-export const fromWire = (wire: WireError): unknown => {
-  const ctor = errorClasses[wire.tag]
-  if (ctor === undefined) {
-    return new DecodeError({ address: "", messageTag: wire.tag, reason: `unknown remote error ${wire.tag}` })
-  }
-  return new ctor(wire.fields as never)
 }

@@ -135,7 +135,7 @@ export class SystemImpl {
     parent: Cell | undefined
   ): Effect.Effect<Pid.Pid<M>, InvalidName | NameTaken | SpawnFailed | ActorStopped> {
     const invalid = invalidName(name)
-    if (invalid !== undefined) return Effect.fail(new InvalidName({ name, reason: invalid }))
+    if (invalid !== undefined) return Effect.fail(new InvalidName({ value: name, reason: invalid }))
     if (this.closing) return Effect.fail(new ActorStopped({ address: `effect-actors://${this.name}` }))
     // A parent may spawn children from its preStart (status 0, starting).
     if (parent !== undefined && parent.status > RUNNING) {
@@ -143,7 +143,7 @@ export class SystemImpl {
     }
     const existing = parent === undefined ? this.top.get(name) : parent.x?.children?.get(name)
     if (existing !== undefined) {
-      return Effect.fail(new NameTaken({ name, address: existing.addressString() }))
+      return Effect.fail(new NameTaken({ actorName: name, address: existing.addressString() }))
     }
     const cell = new Cell(
       this,
@@ -161,7 +161,7 @@ export class SystemImpl {
     } catch (error) {
       this.unregister(cell)
       cell.status = STOPPED
-      return Effect.fail(new SpawnFailed({ name, reason: "initialState threw", cause: error }))
+      return Effect.fail(new SpawnFailed({ actorName: name, reason: "initialState threw", cause: error }))
     }
     if (def.preStart === undefined) {
       this.started(cell)
@@ -177,7 +177,7 @@ export class SystemImpl {
         // Children spawned by the failed preStart stop with it.
         return Effect.zipRight(
           stopChildren(cell, "ParentStopped"),
-          Effect.fail(new SpawnFailed({ name, reason: "preStart failed", cause: exit.cause }))
+          Effect.fail(new SpawnFailed({ actorName: name, reason: "preStart failed", cause: exit.cause }))
         )
       }
       if (this.closing) {
