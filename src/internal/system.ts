@@ -28,7 +28,7 @@ import { finalize, requestStop, stopChildren, stopFromOutside } from "./cell/sto
 import { runPreStart } from "./cell/supervision.js"
 import { Dispatcher } from "./dispatcher.js"
 import { defaultBuffer, EventBus } from "./eventBus.js"
-import { currentFiber } from "./fastpath.js"
+import { currentContext } from "./effectInternals.js"
 import { Timers } from "./timers.js"
 
 export type AnyDefinition = Actor.Definition<Tagged, unknown, unknown>
@@ -436,8 +436,7 @@ class SpawnEffect extends Effectable.Class<Pid.Pid<Tagged>, SpawnError> {
     super()
   }
   commit(): Effect.Effect<Pid.Pid<Tagged>, SpawnError> {
-    const fiber = currentFiber()
-    const context = fiber === undefined ? Context.empty() : fiber.currentContext
+    const context = currentContext()
     return this.system.spawnIn(
       context as Context.Context<unknown>,
       this.def,
