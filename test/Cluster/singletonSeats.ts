@@ -19,7 +19,7 @@ export interface SeatNode {
   readonly scope: Scope.CloseableScope
   /** kill -9: the node's store calls fail from now on, and its fibers stop without cleaning up. */
   readonly crash: Effect.Effect<void>
-  /** Graceful stop: what holds rows gives them back. */
+  /** Graceful leave: `leaving` (so others may take over), what holds rows gives them back, `left`. */
   readonly stop: Effect.Effect<void>
 }
 
@@ -69,6 +69,13 @@ export const startSeat = (
         yield* Fiber.interrupt(beating)
         yield* Scope.close(scope, Exit.void)
       }),
-      stop: Scope.close(scope, Exit.void)
+      stop: Effect.gen(function*() {
+        const me = yield* self
+        if (Option.isNone(me)) return yield* Scope.close(scope, Exit.void)
+        yield* Effect.orDie(store.setStatus(me.value, "leaving"))
+        yield* Ref.set(self, Option.none())
+        yield* Scope.close(scope, Exit.void)
+        yield* Effect.orDie(store.setStatus(me.value, "left"))
+      })
     }
   })

@@ -99,20 +99,31 @@ const lost = (seat: Seat, name: string, held: Held): Effect.Effect<void> => {
  * Holds the row of `request.name` whenever `eligible` says this node may,
  * running `body` while it does; answers `body`'s result (the row stays held:
  * a finished one-shot keeps it as its tombstone). A body cut short (the row
- * was lost, or the fiber interrupted) gives the row back (fenced, so a row
- * someone else took stays theirs) and, unless interrupted, waits to hold it
- * again.
+ * was lost, the body failed, or the fiber was interrupted) gives the row back
+ * (fenced, so a row someone else took stays theirs) and, unless interrupted,
+ * waits to hold it again.
  */
-export const hold = <A>(
+export const hold = <A, E>(
   seat: Seat,
   request: ClaimRequest,
   eligible: (self: Incarnation, members: ReadonlyArray<Member>) => boolean,
-  body: (held: Held) => Effect.Effect<A>
+  body: (held: Held) => Effect.Effect<A, E>
 ): Effect.Effect<A> => {
   const release = (held: Held) => Effect.ignore(seat.store.release(request.name, held.fence))
+  const attemptBody = (held: Held): Effect.Effect<Option.Option<A>> =>
+    Effect.matchCauseEffect(body(held), {
+      onSuccess: (a) => Effect.succeed(Option.some(a)),
+      onFailure: (cause) =>
+        Effect.as(
+          Effect.logWarning("cluster: could not run what this node holds; giving it back", cause).pipe(
+            Effect.annotateLogs({ name: request.name })
+          ),
+          Option.none()
+        )
+    })
   const run = (held: Held): Effect.Effect<Option.Option<A>> =>
     Effect.raceFirst(
-      Effect.map(body(held), Option.some),
+      attemptBody(held),
       Effect.as(lost(seat, request.name, held), Option.none<A>())
     ).pipe(
       Effect.onExit((exit) => Exit.isSuccess(exit) && Option.isSome(exit.value) ? Effect.void : release(held))
