@@ -47,8 +47,9 @@ import type {
 } from "../Errors.js"
 import * as Events from "../EventStream.js"
 import type { Tagged } from "../Message.js"
-import type { Pid } from "../Pid.js"
+import { type Pid, Resolver } from "../Pid.js"
 import * as Checks from "../internal/config.js"
+import { resolverOf } from "../internal/resolver.js"
 import { implOf } from "../internal/system.js"
 import type { NodeInfo } from "./Protocol.js"
 import * as Server from "./Server.js"
@@ -198,6 +199,7 @@ export const make = (
     const kinds = new Map<string, AnyDefinition>()
     for (const definition of options.kinds ?? []) kinds.set(definition.kind, definition as unknown as AnyDefinition)
     const node = new Node(impl, pool, kinds)
+    pool.decodeContext = Context.make(Resolver, resolverOf(impl))
     impl.remote = node
     yield* Effect.addFinalizer(() =>
       Effect.suspend(() => {

@@ -97,7 +97,7 @@ const handlers = (node: Node) => {
           const sender = senderOf(entry.from)
           const protocol = cell.def.protocol
           for (const encoded of entry.messages) {
-            const message = Codec.decodeMessage(protocol, encoded)
+            const message = Codec.decodeMessage(protocol, encoded, node.pool.decodeContext)
             if (Either.isLeft(message)) node.deadletter(entry.to, encoded, entry.from, message.left)
             // A refusal (stopped, mailbox full) is published as a deadletter by `send`.
             else cell.send(message.right, sender, undefined)
@@ -115,7 +115,7 @@ const handlers = (node: Node) => {
           node.deadletter(to, encoded, from, notFoundReason(to))
           return Effect.fail(wire(new ActorNotFound({ actorName: to })))
         }
-        const decoded = Codec.decodeMessage(cell.def.protocol, encoded)
+        const decoded = Codec.decodeMessage(cell.def.protocol, encoded, node.pool.decodeContext)
         if (Either.isLeft(decoded)) {
           node.deadletter(to, encoded, from, decoded.left)
           return Effect.fail(

@@ -21,6 +21,7 @@ import { RpcClient, type RpcClientError, type RpcGroup, RpcSerialization } from 
 import {
   Cause,
   type Clock,
+  Context,
   Duration,
   Effect,
   Either,
@@ -38,6 +39,7 @@ import { pipeArguments } from "effect/Pipeable"
 import { Address, parse as parseAddress } from "../../Address.js"
 import {
   type ActorError,
+  type AskError,
   AskTimeout,
   BatchAskFailed,
   DecodeError,
@@ -46,9 +48,10 @@ import {
   NodeUnreachable,
   UnknownMessage
 } from "../../Errors.js"
-import type { Tagged } from "../../Message.js"
+import type { FailureOf, ReplyOf, RequestOf, Tagged } from "../../Message.js"
 import type { ActorMetrics } from "../../Metrics.js"
 import * as Pid from "../../Pid.js"
+import { Resolver } from "../../Pid.js"
 import type { Cell } from "../../internal/cell.js"
 import { currentCell } from "../../internal/localPid.js"
 import * as Codec from "../Codec.js"
@@ -77,7 +80,7 @@ export interface PoolSettings {
 const nodeKey = (host: string, port: number) => `${host}:${port}`
 
 /** Maps a failed call to our typed errors. */
-export const callError = (node: string) => (error: ActorError | RpcClientError.RpcClientError): unknown => {
+export const callError = (node: string) => (error: ActorError | RpcClientError.RpcClientError): ActorError => {
   if (isActorError(error)) return error
   return new NodeUnreachable({ node, reason: reasonOf(error) })
 }
@@ -373,11 +376,20 @@ export class Pool {
     let pid = this.pids.get(key)
     if (pid === undefined || (tags !== undefined && pid.tags !== tags)) {
       if (this.pids.size >= 10_000) this.pids.clear()
-      pid = new RemotePid(address, this.connection(address.host, address.port), tags)
+      pid = new RemotePid(address, this, tags)
       this.pids.set(key, pid)
     }
     return pid
   }
+
+  /**
+   * Resolves an address decoded from a message or a reply (`Pid.schema`):
+   * remote addresses become remote PIDs; a `RemoteClient`'s pool has no
+   * local actors. Set by the remoting layer to the system's resolver.
+   */
+  decodeContext: Codec.DecodeContext = Context.make(Resolver, {
+    resolve: (address) => address.host === "" ? undefined : this.pid(address)
+  })
 
   /** The PID for a sender address from the wire. */
   pidOf(text: string): RemotePid | undefined {
@@ -429,15 +441,25 @@ export class RemotePid implements Pid.Pid<Tagged> {
   /** The target as the receiving node resolves it: `system@path`, or `path` when the system is unknown. */
   readonly path: string
 
+  private pooled: Connection | undefined = undefined
+
   constructor(
     readonly address: Address,
-    readonly connection: Connection,
+    readonly pool: Pool,
     readonly tags: ReadonlySet<string> | undefined
   ) {
     // `system@path` lets the receiving node refuse a message meant for another
     // system that now listens on this host and port ("wrong target node").
     const path = address.path.join("/")
     this.path = address.system === "" ? path : `${address.system}@${path}`
+  }
+
+  /**
+   * The connection to the actor's node, opened when first needed: a PID
+   * decoded from a message is only an address until something is sent.
+   */
+  get connection(): Connection {
+    return this.pooled ??= this.pool.connection(this.address.host, this.address.port)
   }
 
   get name(): string {
@@ -471,13 +493,21 @@ export class RemotePid implements Pid.Pid<Tagged> {
     return retry
   }
 
-  ask(message: Tagged, options?: Pid.AskOptions): Effect.Effect<never, never> {
+  /**
+   * Fails, besides the request's own failure, with what a local ask fails
+   * with and with what the node answers: `ActorNotFound` when no actor holds
+   * this address any more, `NodeUnreachable`, `DecodeError`, `Unauthorized`.
+   */
+  ask<Q extends RequestOf<Tagged>>(
+    message: Q,
+    options?: Pid.AskOptions
+  ): Effect.Effect<ReplyOf<Q>, FailureOf<Q> | AskError | UnknownMessage> {
     const settings = this.connection.pool.settings
     const millis = options?.timeout === undefined
       ? settings.askTimeoutMillis
       : Duration.toMillis(Duration.decode(options.timeout))
     if (!(millis > 0) || !Number.isFinite(millis)) {
-      return Effect.fail(new InvalidArgument({ reason: `ask timeout must be positive, got ${millis} ms` })) as never
+      return Effect.fail(new InvalidArgument({ reason: `ask timeout must be positive, got ${millis} ms` }))
     }
     return Effect.suspend(() => {
       const encoded = this.encode(message)
@@ -492,11 +522,12 @@ export class RemotePid implements Pid.Pid<Tagged> {
       ).pipe(
         Effect.mapError(callError(node)),
         Effect.flatMap((reply) => {
-          const decoded = Codec.decodeReply(message, reply)
+          const decoded = Codec.decodeReply(message, reply, this.pool.decodeContext)
           if (Either.isLeft(decoded)) {
             return Effect.fail(new DecodeError({ address, messageTag: message._tag, reason: decoded.left }))
           }
-          const result = decoded.right
+          // Decoded with the request's own success and failure schemas.
+          const result = decoded.right as Either.Either<ReplyOf<Q>, FailureOf<Q>>
           return Either.isRight(result) ? Effect.succeed(result.right) : Effect.fail(result.left)
         }),
         Effect.timeoutFail({
@@ -504,7 +535,7 @@ export class RemotePid implements Pid.Pid<Tagged> {
           onTimeout: () => new AskTimeout({ address, messageTag: message._tag, timeoutMillis: millis })
         })
       )
-    }) as never
+    }) as Effect.Effect<ReplyOf<Q>, FailureOf<Q> | AskError | UnknownMessage>
   }
 
   batchTell(messages: Iterable<Tagged>): Effect.Effect<void, DecodeError | UnknownMessage> {
@@ -520,13 +551,20 @@ export class RemotePid implements Pid.Pid<Tagged> {
     })
   }
 
-  batchAsk(messages: Iterable<Tagged>, options?: Pid.AskOptions): Effect.Effect<never, never> {
+  batchAsk<Q extends RequestOf<Tagged>>(
+    messages: Iterable<Q>,
+    options?: Pid.AskOptions
+  ): Effect.Effect<Array<ReplyOf<Q>>, Pid.BatchAskError<Q>> {
     const all = [...messages]
     return Effect.forEach(
       all,
-      (message, index) => Effect.mapError(this.ask(message, options), (error) => new BatchAskFailed({ index, error })),
+      (message, index) =>
+        Effect.mapError(
+          this.ask(message, options),
+          (error) => new BatchAskFailed({ index, error }) as Pid.BatchAskError<Q>
+        ),
       { concurrency: "unbounded" }
-    ) as never
+    )
   }
 
   private stopCall(kill: boolean): Effect.Effect<void> {
@@ -543,10 +581,14 @@ export class RemotePid implements Pid.Pid<Tagged> {
     return this.stopCall(true)
   }
 
-  get restart(): Effect.Effect<void, never> {
+  /** Fails with `ActorNotFound` when no actor holds this address any more, or with a restart's own errors. */
+  get restart(): Effect.Effect<void, AskError> {
     return this.connection.ordered((client) =>
       client.Respawn({ name: this.path }, { headers: this.connection.headers })
-    ).pipe(Effect.mapError(callError(this.connection.node))) as Effect.Effect<void, never>
+    ).pipe(
+      // The node answers Respawn with ActorNotFound or the local restart's AskError; the rest are RemoteErrors.
+      Effect.mapError((error) => callError(this.connection.node)(error) as AskError)
+    )
   }
 
   get isAlive(): Effect.Effect<boolean> {
