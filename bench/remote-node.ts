@@ -1,30 +1,24 @@
 /**
  * The receiving side of the remote benchmark, run as its own process by
- * `bench/remote.ts`: an actor node (plain TCP, and TLS when certificates are
- * given on stdin) with a `Sink` kind, and a bare `@effect/rpc` echo server
- * over the same transport for comparison. Prints one JSON line with the
- * ports, then serves until stdin closes.
+ * `bench/remote.ts`: an actor node in plain TCP and one in TLS (certificates
+ * on stdin) with a `Sink` kind, and a raw `node:net` echo server (the
+ * baseline: every chunk is written back as it is). Prints one JSON line with
+ * the ports, then serves until stdin closes.
  */
-import * as SocketServer from "@effect/platform/SocketServer"
-import { RpcSerialization, RpcServer } from "@effect/rpc"
 import { Effect, Layer } from "effect"
+import * as Net from "node:net"
 import { ActorSystem, Remoting } from "../src/index.js"
-import * as Transport from "../src/Remoting/Transport.js"
-import { BareRpcs, Sink } from "./remote-protocol.js"
+import type * as Transport from "../src/Remoting/Transport.js"
+import { Sink } from "./remote-protocol.js"
 
-const serveBare = (tls: Transport.TlsOptions | undefined) =>
-  Effect.gen(function*() {
-    const server = yield* Transport.makeServer({ host: "127.0.0.1", port: 0, tls })
-    yield* Layer.launch(
-      RpcServer.layer(BareRpcs, { disableTracing: true }).pipe(
-        Layer.provide(BareRpcs.toLayer({ Echo: ({ n }) => Effect.succeed(n) })),
-        Layer.provide(RpcServer.layerProtocolSocketServer),
-        Layer.provide(Layer.succeed(SocketServer.SocketServer, server)),
-        Layer.provide(RpcSerialization.layerMsgPack)
-      )
-    ).pipe(Effect.forkScoped)
-    return server.address._tag === "TcpAddress" ? server.address.port : 0
+const serveRaw = Effect.async<number>((resume) => {
+  const server = Net.createServer((socket) => {
+    socket.setNoDelay(true)
+    socket.on("data", (chunk) => socket.write(chunk))
+    socket.on("error", () => {})
   })
+  server.listen(0, "127.0.0.1", () => resume(Effect.succeed((server.address() as Net.AddressInfo).port)))
+})
 
 const readStdin = (): Promise<string> =>
   new Promise((resolve) => {
@@ -37,10 +31,7 @@ const readStdin = (): Promise<string> =>
   })
 
 const main = Effect.gen(function*() {
-  const input = JSON.parse(yield* Effect.promise(readStdin)) as {
-    readonly cert?: string
-    readonly key?: string
-  }
+  const input = JSON.parse(yield* Effect.promise(readStdin)) as { readonly cert?: string; readonly key?: string }
   const tls = input.cert === undefined ? undefined : { cert: input.cert, key: input.key ?? "" }
   const node = (name: string, serverTls: Transport.TlsOptions | undefined) =>
     Effect.gen(function*() {
@@ -53,8 +44,8 @@ const main = Effect.gen(function*() {
     })
   const ports = {
     node: yield* node("receiver", undefined),
-    bare: yield* serveBare(undefined),
-    ...(tls === undefined ? {} : { tlsNode: yield* node("receiver-tls", tls), tlsBare: yield* serveBare(tls) })
+    raw: yield* serveRaw,
+    ...(tls === undefined ? {} : { tlsNode: yield* node("receiver-tls", tls) })
   }
   process.stdout.write(`${JSON.stringify(ports)}\n`)
   yield* Effect.async<void>((resume) => {

@@ -2,7 +2,6 @@
  * The protocol of the remote benchmark, shared by `bench/remote.ts` and the
  * receiving process `bench/remote-node.ts`.
  */
-import { Rpc, RpcGroup } from "@effect/rpc"
 import { Effect, Schema } from "effect"
 import { Actor } from "../src/index.js"
 
@@ -32,9 +31,3 @@ export const Sink = Actor.make("Sink", {
     Echo: (msg) => Effect.succeed(msg.n)
   }
 })
-
-/** The bare rpc the actor ask is compared with: one call, one number back. */
-export class BareRpcs extends RpcGroup.make(
-  Rpc.make("Echo", { payload: { n: Schema.Number }, success: Schema.Number })
-) {}
-

@@ -12,6 +12,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
+import { NodeRuntime } from "@effect/platform-node"
 import { Effect, Either, Layer, Logger, LogLevel, Schema } from "effect"
 import { Actor, ActorSystem, type Pid, Remoting } from "../src/index.js"
 import { CountWords, Stats, WordCounter } from "./demo/protocol.js"
@@ -34,8 +35,16 @@ const nodeScript = fileURLToPath(new URL("./demo/node.ts", import.meta.url))
 const startNode = (name: string) =>
   Effect.acquireRelease(
     Effect.async<Node, Error>((resume) => {
-      const child = spawn(process.execPath, ["--import", "tsx", nodeScript, name], {
-        stdio: ["ignore", "pipe", "inherit"]
+      const child = spawn(process.execPath, ["--import", "tsx", nodeScript], {
+        stdio: ["ignore", "pipe", "inherit"],
+        // A node reads its settings from its environment (examples/demo/node.ts).
+        env: {
+          ...process.env,
+          ACTORS_NAME: name,
+          ACTORS_PASSIVATE_AFTER: "never",
+          REMOTING_HOST: "127.0.0.1",
+          REMOTING_PORT: "0"
+        }
       })
       let output = ""
       child.stdout?.on("data", (data: Buffer) => {
@@ -45,7 +54,18 @@ const startNode = (name: string) =>
       })
       child.on("exit", (code, signal) => resume(Effect.fail(new Error(`${name} exited (${code ?? signal})`))))
     }).pipe(Effect.timeoutFail({ duration: "60 seconds", onTimeout: () => new Error(`${name} did not start`) })),
-    (node) => Effect.sync(() => node.process.kill("SIGKILL"))
+    stopNode
+  )
+
+/** SIGTERM: the node stops its actors gracefully and exits; SIGKILL if it takes too long. */
+const stopNode = (node: Node) =>
+  Effect.async<void>((resume) => {
+    if (node.process.exitCode !== null || node.process.signalCode !== null) return resume(Effect.void)
+    node.process.once("exit", () => resume(Effect.void))
+    node.process.kill("SIGTERM")
+  }).pipe(
+    Effect.timeout("5 seconds"),
+    Effect.catchAll(() => Effect.sync(() => node.process.kill("SIGKILL")))
   )
 
 // ---------------------------------------------------------------- workers
@@ -185,19 +205,19 @@ const program = Effect.gen(function*() {
     yield* say(`${worker} now on ${stats.node}: ${stats.chunks} chunks, ${stats.words} words since it started`)
   }
   if (!same) return yield* Effect.fail(new Error("the counts do not match"))
-  yield* say("stopping: the nodes are killed and the system shuts down")
+  // The overseer goes first, or it would see the nodes leave and try to redeploy.
+  yield* overseer.stop
+  yield* say("stopping: SIGTERM to the nodes (each stops its actors and exits), then this system shuts down")
 })
 
 const CoordinatorLive = Remoting.layer({ host: "127.0.0.1", port: 0, probeInterval: "500 millis" }).pipe(
   Layer.provideMerge(ActorSystem.layer({ name: "coordinator", passivateAfter: "never" }))
 )
 
-Effect.runPromise(
-  program.pipe(Effect.scoped, Effect.provide(CoordinatorLive), Logger.withMinimumLogLevel(LogLevel.Error))
-).then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error)
-    process.exit(1)
-  }
+// runMain: exit code 0 when the demo succeeds, 1 when it fails; SIGINT / SIGTERM stop it gracefully.
+program.pipe(
+  Effect.scoped,
+  Effect.provide(CoordinatorLive),
+  Logger.withMinimumLogLevel(LogLevel.Error),
+  NodeRuntime.runMain
 )

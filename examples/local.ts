@@ -2,6 +2,7 @@
  * A small tour of local actors: spawn, tell, ask, children, watch, stop.
  * Run with `npm run example:local`.
  */
+import { NodeRuntime } from "@effect/platform-node"
 import { Effect, Schema } from "effect"
 import { Actor, ActorSystem } from "../src/index.js"
 
@@ -31,4 +32,4 @@ const program = Effect.gen(function*() {
   yield* Effect.log(`actors: ${(yield* system.actors).map((p) => String(p.address)).join(", ")}`)
 })
 
-Effect.runPromise(program.pipe(Effect.provide(ActorSystem.layer({ name: "tour" }))))
+program.pipe(Effect.provide(ActorSystem.layer({ name: "tour" })), NodeRuntime.runMain)

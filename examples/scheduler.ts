@@ -4,6 +4,7 @@
  * target stops. Runs for about five seconds of real time.
  * Run with `npx tsx examples/scheduler.ts`.
  */
+import { NodeRuntime } from "@effect/platform-node"
 import { Clock, Effect, Layer, Option, Schema, Stream } from "effect"
 import { Actor, ActorSystem, Scheduler } from "../src/index.js"
 
@@ -60,4 +61,4 @@ const program = Effect.gen(function*() {
 
 const Live = Scheduler.layer.pipe(Layer.provideMerge(ActorSystem.layer({ name: "reminders" })))
 
-Effect.runPromise(Effect.scoped(program).pipe(Effect.provide(Live)))
+Effect.scoped(program).pipe(Effect.provide(Live), NodeRuntime.runMain)

@@ -3,6 +3,7 @@
  * messaging, in one runnable tour. Run with `npx tsx examples/supervision.ts`.
  * `docs/supervision.md` explains each part.
  */
+import { NodeRuntime } from "@effect/platform-node"
 import { Data, Effect, Schedule, Schema } from "effect"
 import { Actor, ActorSystem, Supervisor } from "../src/index.js"
 
@@ -193,8 +194,7 @@ const program = Effect.gen(function*() {
   yield* Effect.log(`events: ${[...new Set(seen)].join(", ")}`)
 })
 
-Effect.runPromise(
-  Effect.scoped(program).pipe(
-    Effect.provide(ActorSystem.layer({ name: "supervision", passivateAfter: "2 minutes" }))
-  )
+Effect.scoped(program).pipe(
+  Effect.provide(ActorSystem.layer({ name: "supervision", passivateAfter: "2 minutes" })),
+  NodeRuntime.runMain
 )

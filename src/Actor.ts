@@ -201,6 +201,14 @@ export interface ReceiveContext<M extends Tagged, S, R = never> {
   ): Effect.Effect<void>
   /** The address of this actor. */
   readonly address: Address
+  /**
+   * In a cluster, the fence of this actor's name: a number drawn from one
+   * cluster-wide counter each time the name changes owner, so a later owner
+   * always holds a larger one. Guard writes to outside storage with it
+   * (`UPDATE ... WHERE fence <= $fence`) and a stale owner's writes are
+   * refused. `None` outside a cluster and for children.
+   */
+  readonly fence: Option.Option<number>
 }
 
 /**
@@ -248,10 +256,16 @@ export type Context<D> = D extends Definition<infer _M, infer _S, infer R> ? R :
  */
 export type Messages<D> = D extends Definition<infer M, infer _S, infer _R> ? M : never
 
-type HandlersContext<H> = {
-  [K in keyof H]-?: H[K] extends (...args: ReadonlyArray<never>) => Effect.Effect<infer _A, infer _E, infer R> ? R
-    : never
-}[keyof H]
+/**
+ * The services one handler needs. A handler that only throws returns
+ * `never`, which would infer as needing `unknown` (every service) and make
+ * the spawn fail to type-check far from the cause: it needs none.
+ */
+type HandlerContext<F> = F extends (...args: ReadonlyArray<never>) => infer Out
+  ? [Out] extends [never] ? never : Out extends Effect.Effect<infer _A, infer _E, infer R> ? R : never
+  : never
+
+type HandlersContext<H> = { [K in keyof H]-?: HandlerContext<H[K]> }[keyof H]
 
 const reservedTags = new Set(["PoisonPill", "Terminated"])
 

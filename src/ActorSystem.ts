@@ -114,7 +114,10 @@ export interface Service {
     name: string,
     options?: Actor.SpawnOptions
   ): Effect.Effect<Pid<M>, SpawnError, R>
-  /** Finds a live actor by name (or `parent/child` path). The PID is untyped: sends are checked at run time. */
+  /**
+   * Finds a live actor by name (or `parent/child` path). The PID is untyped: sends are checked at run time.
+   * In a cluster, a top-level name not found here is looked up in the cluster directory (the PID may be remote).
+   */
   lookup(name: string): Effect.Effect<Option.Option<Pid>>
   /** Every live actor, parents before children. */
   readonly actors: Effect.Effect<ReadonlyArray<Pid>>
@@ -224,9 +227,12 @@ const fromImpl = (impl: SystemImpl): Service => {
     name: impl.name,
     spawn: (definition, name, options) => impl.spawn(definition, name, options, undefined),
     lookup: (name) =>
-      Effect.sync(() => {
+      Effect.suspend(() => {
         const cell = impl.lookup(name)
-        return cell === undefined ? Option.none() : Option.some(cell.pid)
+        if (cell !== undefined) return Effect.succeed(Option.some(cell.pid))
+        // In a cluster, a top-level name may live on another node.
+        const cluster = impl.cluster
+        return cluster === undefined || name.includes("/") ? Effect.succeed(Option.none()) : cluster.lookup(name)
       }),
     actors: Effect.sync(() => impl.list().map((cell) => cell.pid)),
     count: Effect.sync(() => impl.live),

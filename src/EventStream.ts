@@ -108,6 +108,20 @@ export class Deadletter extends Data.TaggedClass("Deadletter")<{
 }> {}
 
 /**
+ * A connection to another node broke while tells sent on it had not been
+ * confirmed (processed) there: `counts` says how many per target. They may
+ * or may not have been processed; at most one credit window
+ * (`Remoting.Options.maxPending`) per connection.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class RemoteTellsUnconfirmed extends Data.TaggedClass("RemoteTellsUnconfirmed")<{
+  readonly node: string
+  readonly counts: ReadonlyArray<{ readonly target: string; readonly count: number }>
+}> {}
+
+/**
  * Every event of the stream.
  *
  * @since 0.1.0
@@ -122,6 +136,7 @@ export type Event =
   | ActorSuspended
   | Deadletter
   | ScheduleCancelled
+  | RemoteTellsUnconfirmed
 
 /**
  * Why a schedule cancelled itself: its target stopped, or does not speak the

@@ -74,7 +74,7 @@ describe("PID error types list what can happen (type-level)", () => {
     expectTypeOf<Errors.ActorNotFound>().toMatchTypeOf<Effect.Effect.Error<RemotePid["restart"]>>()
     expectTypeOf<Effect.Effect.Error<RemotePid["restart"]>>().toEqualTypeOf<Errors.AskError>()
     expectTypeOf<Effect.Effect.Error<ReturnType<RemotePid["tell"]>>>().toEqualTypeOf<
-      Errors.DecodeError | Errors.UnknownMessage
+      Errors.DecodeError | Errors.UnknownMessage | Errors.MailboxFull
     >()
     // The reply keeps the request's typing.
     expectTypeOf<RemotePid["ask"]>().toBeCallableWith(new GetCount())

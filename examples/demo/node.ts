@@ -1,16 +1,20 @@
 /**
- * One node of the demo: an actor system with remoting on a free port of
- * 127.0.0.1, where other nodes may spawn `WordCounter`s. Prints
- * `READY <port>` once it listens, then serves until it is killed.
+ * One node of the demo: an actor system with remoting, configured from its
+ * environment (`ACTORS_NAME`, `REMOTING_HOST`, `REMOTING_PORT`, ... see the
+ * README's "A node from its environment"), where other nodes may spawn
+ * `WordCounter`s. Prints `READY <port>` once it listens, then serves until
+ * SIGINT or SIGTERM stops it gracefully (or SIGKILL does not).
  */
-import { Effect, Layer, Logger, LogLevel } from "effect"
+import { NodeRuntime } from "@effect/platform-node"
+import { Config, ConfigProvider, Effect, Layer, Logger, LogLevel } from "effect"
 import { ActorSystem, Remoting } from "../../src/index.js"
 import { WordCounter } from "./protocol.js"
 
-const name = process.argv[2] ?? "node"
-
-const NodeLive = Remoting.layer({ host: "127.0.0.1", port: 0, kinds: [WordCounter] }).pipe(
-  Layer.provideMerge(ActorSystem.layer({ name, passivateAfter: "never" }))
+const NodeLive = Remoting.layerConfig(
+  Config.nested(Remoting.config, "remoting").pipe(Config.map((options) => ({ ...options, kinds: [WordCounter] })))
+).pipe(
+  Layer.provideMerge(ActorSystem.layerConfig(Config.nested(ActorSystem.config, "actors"))),
+  Layer.provide(Layer.setConfigProvider(ConfigProvider.fromEnv().pipe(ConfigProvider.constantCase)))
 )
 
 const program = Effect.gen(function*() {
@@ -19,6 +23,4 @@ const program = Effect.gen(function*() {
   return yield* Effect.never
 })
 
-Effect.runFork(
-  program.pipe(Effect.provide(NodeLive), Logger.withMinimumLogLevel(LogLevel.Warning))
-)
+program.pipe(Effect.provide(NodeLive), Logger.withMinimumLogLevel(LogLevel.Warning), NodeRuntime.runMain)

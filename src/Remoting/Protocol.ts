@@ -1,53 +1,29 @@
 /**
- * The node-to-node protocol: one `@effect/rpc` `RpcGroup` that every node
- * serves and every client speaks.
+ * The node-to-node protocol: what travels in the frames of the wire.
  *
- * Messages travel as their `effect/Schema` encoding. Tells travel in batches:
- * `Deliver` carries many tells as one pre-encoded msgpack blob (see
- * `Codec.ts`), so the rpc layer copies bytes instead of walking every
- * message with its own Schema, which is what makes remote tells fast (the
- * per-call cost of @effect/rpc is about 0.2 ms; one call carries thousands of
- * tells). Every other call is one rpc call.
- *
- * Failures cross the wire as themselves: every framework error is a
- * `Schema.TaggedError`, and the calls' error schema is their union
- * (`Errors.ActorError`), so the caller gets back the same classes.
+ * Tells and asks travel on the data plane (`Tells` and `Ask` frames, see
+ * docs/remoting.md "On the wire"). Everything else is a control call: one
+ * of the `Schema.TaggedRequest`s below, sent in a `Control` frame and
+ * answered in a `Reply` frame with the request's success schema, or one of
+ * the framework's errors (`Errors.ActorError`, their Schema union). Being Schema requests, control calls are validated on
+ * arrival like any actor message and typed on both sides.
  *
  * @example
  * ```ts
- * import { RpcClient } from "@effect/rpc"
+ * import { Schema } from "effect"
+import { ActorError } from "../Errors.js"
  * import { Protocol } from "effect-actors/Remoting"
- * // const client = yield* RpcClient.make(Protocol.RemotingRpcs)
- * // const info = yield* client.NodeInfo({})
+ * const info = Schema.decodeUnknownSync(Protocol.ControlRequest)({ _tag: "NodeInfo" })
  * ```
  * @since 0.1.0
  */
-import { Rpc, RpcGroup, RpcMiddleware } from "@effect/rpc"
 import { Schema } from "effect"
 import { ActorError } from "../Errors.js"
 
 /**
- * The header that carries the shared token when the node asks for one.
- *
- * @since 0.1.0
- * @category constants
- */
-export const tokenHeader = "x-effect-actors-token"
-
-/**
- * Checks the shared token of every call (a pass-through when no token is
- * configured).
- *
- * @since 0.1.0
- * @category middleware
- */
-export class TokenAuth extends RpcMiddleware.Tag<TokenAuth>()("effect-actors/Remoting/TokenAuth", {
-  failure: ActorError
-}) {}
-
-/**
- * What `NodeInfo` answers: the node's identity, its actor count and the
- * kinds it can spawn.
+ * What `NodeInfo` answers: the node's identity (with `epoch`, the time it
+ * started, which changes when a node restarts on the same address), its
+ * actor count and the kinds it can spawn.
  *
  * @since 0.1.0
  * @category schemas
@@ -56,6 +32,7 @@ export const NodeInfo = Schema.Struct({
   system: Schema.String,
   host: Schema.String,
   port: Schema.Number,
+  epoch: Schema.Number,
   actors: Schema.Number,
   kinds: Schema.Array(Schema.String)
 })
@@ -83,72 +60,113 @@ export const ActorMetrics = Schema.Struct({
 })
 
 /**
- * The node-to-node calls.
- *
- * - `Deliver`: a batch of tells (`Codec.encodeBatch`), delivered in order.
- * - `Ask`: one request; the reply is the request's encoded `Exit`.
- * - `Lookup`, `Spawn`, `Respawn`, `Stop`: by actor name (or `parent/child` path).
- * - `Watch`, `Unwatch`: a remote watcher (by address) of a local actor;
- *   `Terminated` tells the watcher's node that a watched actor stopped.
- * - `Metrics`: an actor's counters.
- * - `NodeInfo`: actor count and registered kinds (used by probes and the cluster).
+ * Finds an actor by name (or `parent/child` path): its address and kind, or null.
  *
  * @since 0.1.0
- * @category protocol
+ * @category control
  */
-export class RemotingRpcs extends RpcGroup.make(
-  Rpc.make("Deliver", {
-    payload: { batch: Schema.Uint8ArrayFromSelf },
-    error: ActorError
-  }),
-  Rpc.make("Ask", {
-    payload: {
-      to: Schema.String,
-      from: Schema.String,
-      message: Schema.Unknown,
-      timeoutMillis: Schema.Number
-    },
-    success: Schema.Unknown,
-    error: ActorError
-  }),
-  Rpc.make("Lookup", {
-    payload: { name: Schema.String },
-    success: Schema.NullOr(Schema.Struct({ address: Schema.String, kind: Schema.String })),
-    error: ActorError
-  }),
-  Rpc.make("Spawn", {
-    payload: { kind: Schema.String, name: Schema.String },
-    success: Schema.String,
-    error: ActorError
-  }),
-  Rpc.make("Respawn", {
-    payload: { name: Schema.String },
-    error: ActorError
-  }),
-  Rpc.make("Stop", {
-    payload: { name: Schema.String, kill: Schema.Boolean },
-    error: ActorError
-  }),
-  Rpc.make("Watch", {
-    payload: { target: Schema.String, watcher: Schema.String },
-    success: Schema.Boolean,
-    error: ActorError
-  }),
-  Rpc.make("Unwatch", {
-    payload: { target: Schema.String, watcher: Schema.String },
-    error: ActorError
-  }),
-  Rpc.make("Terminated", {
-    payload: { watcher: Schema.String, address: Schema.String, reason: Schema.String },
-    error: ActorError
-  }),
-  Rpc.make("Metrics", {
-    payload: { name: Schema.String },
-    success: ActorMetrics,
-    error: ActorError
-  }),
-  Rpc.make("NodeInfo", {
-    success: NodeInfo,
-    error: ActorError
-  })
-).middleware(TokenAuth) {}
+export class Lookup extends Schema.TaggedRequest<Lookup>()("Lookup", {
+  payload: { name: Schema.String },
+  success: Schema.NullOr(Schema.Struct({ address: Schema.String, kind: Schema.String })),
+  failure: ActorError
+}) {}
+
+/**
+ * Spawns an actor of a registered kind; answers its address.
+ *
+ * @since 0.1.0
+ * @category control
+ */
+export class Spawn extends Schema.TaggedRequest<Spawn>()("Spawn", {
+  payload: { kind: Schema.String, name: Schema.String },
+  success: Schema.String,
+  failure: ActorError
+}) {}
+
+/**
+ * Restarts an actor.
+ *
+ * @since 0.1.0
+ * @category control
+ */
+export class Respawn extends Schema.TaggedRequest<Respawn>()("Respawn", {
+  payload: { name: Schema.String },
+  success: Schema.Void,
+  failure: ActorError
+}) {}
+
+/**
+ * Stops (or kills) an actor and waits for it.
+ *
+ * @since 0.1.0
+ * @category control
+ */
+export class Stop extends Schema.TaggedRequest<Stop>()("Stop", {
+  payload: { name: Schema.String, kill: Schema.Boolean },
+  success: Schema.Void,
+  failure: ActorError
+}) {}
+
+/**
+ * Registers a watcher (an actor of the calling node) of a local actor; false
+ * when the actor is not alive. `Terminated` comes back on the same
+ * connection.
+ *
+ * @since 0.1.0
+ * @category control
+ */
+export class Watch extends Schema.TaggedRequest<Watch>()("Watch", {
+  payload: { target: Schema.String, watcher: Schema.String },
+  success: Schema.Boolean,
+  failure: ActorError
+}) {}
+
+/**
+ * Cancels a watch.
+ *
+ * @since 0.1.0
+ * @category control
+ */
+export class Unwatch extends Schema.TaggedRequest<Unwatch>()("Unwatch", {
+  payload: { target: Schema.String, watcher: Schema.String },
+  success: Schema.Void,
+  failure: ActorError
+}) {}
+
+/**
+ * An actor's counters.
+ *
+ * @since 0.1.0
+ * @category control
+ */
+export class GetMetrics extends Schema.TaggedRequest<GetMetrics>()("Metrics", {
+  payload: { name: Schema.String },
+  success: ActorMetrics,
+  failure: ActorError
+}) {}
+
+/**
+ * The node's identity, actor count and registered kinds (probes use it).
+ *
+ * @since 0.1.0
+ * @category control
+ */
+export class GetNodeInfo extends Schema.TaggedRequest<GetNodeInfo>()("NodeInfo", {
+  payload: {},
+  success: NodeInfo,
+  failure: ActorError
+}) {}
+
+/**
+ * Every control call.
+ *
+ * @since 0.1.0
+ * @category control
+ */
+export const ControlRequest = Schema.Union(Lookup, Spawn, Respawn, Stop, Watch, Unwatch, GetMetrics, GetNodeInfo)
+
+/**
+ * @since 0.1.0
+ * @category control
+ */
+export type ControlRequest = typeof ControlRequest.Type

@@ -19,7 +19,7 @@
  * ```
  * @since 0.1.0
  */
-import { Context, Effect, Either, Layer, type Option, type Schema, type Scope } from "effect"
+import { Context, Effect, Either, Layer, type Option, Runtime, type Schema, type Scope } from "effect"
 import type * as Actor from "../Actor.js"
 import type {
   ActorNotFound,
@@ -96,9 +96,15 @@ export const make = (options: Ops.ClientOptions = {}): Effect.Effect<Service, ne
   Effect.gen(function*() {
     // The pool's fibers must stay interruptible even when built inside `acquireRelease`.
     const runtime = yield* Effect.interruptible(Effect.runtime<never>())
-    const settings = Ops.poolSettings(options, (to, _message, reason) => {
-      // No system here to publish deadletters on: log them.
-      Effect.runFork(Effect.logWarning(`deadletter to ${to.toString()}: ${reason}`))
+    const transport = yield* Ops.transportOf(options.tls === undefined ? {} : { client: options.tls })
+    // No system here to publish events on: log them.
+    const log = (text: string) => Runtime.runFork(runtime)(Effect.logWarning(text))
+    const settings = Ops.poolSettings(options, transport, {
+      onUndelivered: (to, _message, reason) => log(`deadletter to ${to.toString()}: ${reason}`),
+      onUnconfirmed: (node, counts) =>
+        log(`connection to ${node} lost with tells unconfirmed: ${counts.map((c) => `${c.target}: ${c.count}`).join(", ")}`),
+      onTerminated: () => {},
+      onLost: () => {}
     })
     const pool = new Pool(settings, runtime, "", yield* Effect.clock)
     yield* Effect.addFinalizer(() => pool.close())

@@ -8,10 +8,11 @@
  * watch and stop actors on other nodes through PIDs that behave like local
  * ones. Only the `kinds` listed can be spawned from other nodes.
  *
- * Connections are pooled per node and reconnect on a `Schedule`; tells are
- * batched on the wire with a bounded outbox (`maxPending`: when it is full,
- * tells wait for room, they are never dropped) and at most `maxInFlight`
- * unanswered batches per connection. A tell that was sent but could not be
+ * Connections open when there is something to send, are pooled per node
+ * (bounded, idle ones closed) and carry length-prefixed frames, one write
+ * per event-loop turn; tells are flow-controlled by credit (`maxPending`
+ * tells per connection not yet processed by the receiving node: beyond it,
+ * tells wait). A tell that was sent but could not be
  * delivered (node down) becomes a deadletter on the sending node; one that
  * reached the node but no actor, a deadletter there.
  *
@@ -33,7 +34,7 @@
  * @since 0.1.0
  */
 import type * as SocketServer from "@effect/platform/SocketServer"
-import { Config, ConfigError, Context, Effect, Either, Layer, type Option, type Scope } from "effect"
+import { Clock, Config, ConfigError, Context, Duration, Effect, Either, Layer, type Option, type Scope } from "effect"
 import * as Fs from "node:fs"
 import type * as Actor from "../Actor.js"
 import { ActorSystem } from "../ActorSystem.js"
@@ -53,7 +54,7 @@ import { resolverOf } from "../internal/resolver.js"
 import { implOf } from "../internal/system.js"
 import type { NodeInfo } from "./Protocol.js"
 import * as Server from "./Server.js"
-import * as Transport from "./Transport.js"
+import type * as Transport from "./Transport.js"
 import { Pool } from "./internal/connection.js"
 import { type AnyDefinition, Node } from "./internal/node.js"
 import * as Ops from "./internal/ops.js"
@@ -88,12 +89,39 @@ export type {
 } from "./Protocol.js"
 export type {
   /**
+   * What a node's server counted (connections, refusals, malformed input).
+   *
+   * @since 0.1.0
+   */
+  Stats
+} from "./Server.js"
+export type {
+  /**
    * TLS settings (PEM), with `requireClientCert` for mutual TLS.
    *
    * @since 0.1.0
    */
   TlsOptions
 } from "./Transport.js"
+
+/**
+ * The server's limits. Every one has a safe default.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Limits {
+  /** The largest frame read from an authenticated peer (16 MiB). Before authentication: 1 KiB. */
+  readonly maxFrameBytes?: number
+  /** Bytes waiting to be written to a peer before it is dropped as one that does not read (64 MiB). */
+  readonly maxPendingBytes?: number
+  /** Connections accepted at once (1,024); more are closed on arrival. */
+  readonly maxConnections?: number
+  /** A peer must complete its handshake within this (5 seconds). */
+  readonly handshakeTimeout?: Duration.DurationInput
+  /** A connection without traffic for this long is closed (2 minutes; one carrying watches stays). */
+  readonly idleTimeout?: Duration.DurationInput
+}
 
 /**
  * Settings of a node's remoting. Everything is optional: by default it
@@ -103,18 +131,25 @@ export type {
  * @category models
  */
 export interface Options extends Ops.ClientOptions {
-  /** The interface to listen on, also the host in this node's addresses (127.0.0.1). */
+  /** The interface to listen on (127.0.0.1). */
   readonly host?: string
-  /** The port (0: a free one, read it back from `Remoting.port`). */
+  /** The port to listen on (0: a free one, read it back from `Remoting.port`). */
   readonly port?: number
+  /** The host other nodes reach this one at, in this node's addresses (default: `host`). */
+  readonly advertisedHost?: string
+  /** The port other nodes reach this one at (default: the port listened on). */
+  readonly advertisedPort?: number
   /** The kinds other nodes may spawn here (their handlers must need no service). */
   readonly kinds?: ReadonlyArray<Ops.KindDefinition>
   /**
    * TLS on the server side (`cert`, `key`; `ca` + `requireClientCert` for
    * mutual TLS). `tls` (from `ClientOptions`) is how this node connects to
-   * others (`ca`, and `cert`/`key` for mutual TLS).
+   * others (`ca`, and `cert`/`key` for mutual TLS). Ignored when a
+   * `Transport` layer is provided.
    */
   readonly serverTls?: Transport.TlsOptions
+  /** The server's limits. */
+  readonly limits?: Limits
 }
 
 /**
@@ -126,7 +161,7 @@ export interface Options extends Ops.ClientOptions {
 export interface Service {
   /** The host in this node's addresses. */
   readonly host: string
-  /** The port this node listens on. */
+  /** The port in this node's addresses. */
   readonly port: number
   /**
    * Finds an actor on a node. With its definition the PID is typed by the
@@ -149,6 +184,10 @@ export interface Service {
   stop(address: Ops.AddressInput): Effect.Effect<void, RemoteError | ActorNotFound | InvalidArgument>
   /** A node's identity, actor count and registered kinds. */
   nodeInfo(node: Ops.NodeAddress): Effect.Effect<NodeInfo, RemoteError>
+  /** What this node's server counted so far. */
+  readonly stats: Effect.Effect<Server.Stats>
+  /** Connections this node has open to other nodes now. */
+  readonly outbound: Effect.Effect<ReadonlyArray<string>>
 }
 
 /**
@@ -159,8 +198,18 @@ export interface Service {
  */
 export class Remoting extends Context.Tag("effect-actors/Remoting")<Remoting, Service>() {}
 
+const limitsOf = (limits: Limits = {}) => ({
+  maxFrameBytes: limits.maxFrameBytes ?? 16 * 1024 * 1024,
+  maxPendingBytes: limits.maxPendingBytes ?? 64 * 1024 * 1024,
+  maxConnections: limits.maxConnections ?? 1024,
+  handshakeTimeoutMillis: Duration.toMillis(Duration.decode(limits.handshakeTimeout ?? "5 seconds")),
+  idleTimeoutMillis: Duration.toMillis(Duration.decode(limits.idleTimeout ?? "2 minutes"))
+})
+
 /**
  * Starts remoting for the `ActorSystem` of the context, in the current scope.
+ * Uses the `Transport` of the context when there is one, else TCP (TLS when
+ * `serverTls` or `tls` is set).
  *
  * @example
  * ```ts
@@ -181,25 +230,36 @@ export const make = (
     const system = yield* ActorSystem
     const impl = implOf(system)
     if (impl === undefined) return yield* Effect.dieMessage("Remoting.make: the ActorSystem has no machinery")
-    const host = options.host ?? "127.0.0.1"
-    const server = yield* Transport.makeServer({ host, port: options.port ?? 0, tls: options.serverTls })
-    const port = server.address._tag === "TcpAddress" ? server.address.port : 0
-    impl.host = host
-    impl.port = port
+    const transport = yield* Ops.transportOf({
+      ...(options.serverTls === undefined ? {} : { server: options.serverTls }),
+      ...(options.tls === undefined ? {} : { client: options.tls })
+    })
     // The pool's fibers must stay interruptible even when built inside `acquireRelease`.
     const runtime = yield* Effect.interruptible(Effect.runtime<never>())
-    const settings = Ops.poolSettings(
-      { askTimeout: impl.askTimeoutMillis, ...options },
-      (to, message, reason) => {
+    let node: Node | undefined = undefined
+    const settings = Ops.poolSettings({ askTimeout: impl.askTimeoutMillis, ...options }, transport, {
+      onUndelivered: (to, message, reason) => {
         impl.deadletterCount++
         impl.publish(new Events.Deadletter({ recipient: to, sender: undefined, message, reason }))
-      }
-    )
+      },
+      onUnconfirmed: (remote, counts) => impl.publish(new Events.RemoteTellsUnconfirmed({ node: remote, counts })),
+      onTerminated: (watcher, address, reason) => node?.remoteTerminated(watcher, address, reason),
+      onLost: (remote, reason) => node?.nodeDown(remote, { reason })
+    })
     const pool = new Pool(settings, runtime, impl.name, yield* Effect.clock)
     const kinds = new Map<string, AnyDefinition>()
     for (const definition of options.kinds ?? []) kinds.set(definition.kind, definition as unknown as AnyDefinition)
-    const node = new Node(impl, pool, kinds)
+    node = new Node(impl, pool, kinds, yield* Clock.currentTimeMillis)
     pool.decodeContext = Context.make(Resolver, resolverOf(impl))
+    const host = options.host ?? "127.0.0.1"
+    const served = yield* Server.serve(node, transport, {
+      host,
+      port: options.port ?? 0,
+      limits: limitsOf(options.limits),
+      token: options.token
+    })
+    impl.host = options.advertisedHost ?? host
+    impl.port = options.advertisedPort ?? served.port
     impl.remote = node
     yield* Effect.addFinalizer(() =>
       Effect.suspend(() => {
@@ -207,12 +267,10 @@ export const make = (
         return pool.close()
       })
     )
-    const scope = yield* Effect.scope
-    yield* Layer.buildWithScope(Server.layer(node, server, options.token), scope)
-    return makeService(pool, host, port)
+    return makeService(pool, impl.host, impl.port, served.server)
   })
 
-const makeService = (pool: Pool, host: string, port: number): Service => ({
+const makeService = (pool: Pool, host: string, port: number, server: Server.Server): Service => ({
   host,
   port,
   lookup: (address, definition) =>
@@ -220,7 +278,9 @@ const makeService = (pool: Pool, host: string, port: number): Service => ({
   spawn: (node, kind, name) => Ops.spawn(pool, node, kind as string | Ops.KindDefinition, name) as never,
   respawn: (address) => Ops.respawn(pool, address) as never,
   stop: (address) => Ops.stop(pool, address, false) as never,
-  nodeInfo: (node) => Ops.nodeInfo(pool, node)
+  nodeInfo: (node) => Ops.nodeInfo(pool, node),
+  stats: Effect.sync(() => server.stats()),
+  outbound: Effect.sync(() => [...pool.connections.keys()])
 })
 
 /**
@@ -336,13 +396,17 @@ const tlsSection = (
 
 /**
  * A node's remoting options read from `Config`, one key per option: `host`,
- * `port` (0: a free one), `token`, `maxBatch`, `maxInFlight`, `maxPending`,
- * `askTimeout`, `probeInterval`, `probeTimeout`; under `serverTls` (this
+ * `port` (0: a free one), `advertisedHost`, `advertisedPort`, `token`,
+ * `maxBatch`, `maxPending`, `backpressure` (`wait` or `fail`),
+ * `maxConnections`, `idleTimeout`, `connectTimeout`, `maxFrameBytes`,
+ * `askTimeout`, `probeInterval`, `probeTimeout`; under `limits` (the
+ * server's): `maxFrameBytes`, `maxPendingBytes`, `maxConnections`,
+ * `handshakeTimeout`, `idleTimeout`; under `serverTls` (this
  * node's server): `certFile`, `keyFile`, `caFile`, `requireClientCert`;
  * under `tls` (how this node connects to others): `caFile`, `certFile`,
  * `keyFile`, `serverName`. The TLS files are PEM files, read when the config
  * is. A wrong value (or a missing file) fails with a `ConfigError` naming
- * its key. `kinds` and `reconnect` are code: add them with `Config.map`.
+ * its key. `kinds` is code: add it with `Config.map`.
  *
  * @example
  * ```ts
@@ -363,13 +427,29 @@ export const config: Config.Config<Options> = Config.map(
       host: Config.nonEmptyString("host"),
       port: Checks.checked(Config.integer("port"), portNumber),
       token: Config.nonEmptyString("token"),
+      advertisedHost: Config.nonEmptyString("advertisedHost"),
+      advertisedPort: Checks.checked(Config.integer("advertisedPort"), portNumber),
       maxBatch: Checks.checked(Config.integer("maxBatch"), Checks.positiveInteger),
-      maxInFlight: Checks.checked(Config.integer("maxInFlight"), Checks.positiveInteger),
       maxPending: Checks.checked(Config.integer("maxPending"), Checks.positiveInteger),
+      backpressure: Config.literal("wait", "fail")("backpressure"),
+      maxConnections: Checks.checked(Config.integer("maxConnections"), Checks.positiveInteger),
+      idleTimeout: Checks.checked(Config.duration("idleTimeout"), Checks.positiveDuration),
+      connectTimeout: Checks.checked(Config.duration("connectTimeout"), Checks.positiveDuration),
+      maxFrameBytes: Checks.checked(Config.integer("maxFrameBytes"), Checks.positiveInteger),
       askTimeout: Checks.checked(Config.duration("askTimeout"), Checks.positiveDuration),
       probeInterval: Checks.checked(Config.duration("probeInterval"), Checks.positiveDuration),
       probeTimeout: Checks.checked(Config.duration("probeTimeout"), Checks.positiveDuration)
     }),
+    limits: Config.nested(
+      Checks.optional({
+        maxFrameBytes: Checks.checked(Config.integer("maxFrameBytes"), Checks.positiveInteger),
+        maxPendingBytes: Checks.checked(Config.integer("maxPendingBytes"), Checks.positiveInteger),
+        maxConnections: Checks.checked(Config.integer("maxConnections"), Checks.positiveInteger),
+        handshakeTimeout: Checks.checked(Config.duration("handshakeTimeout"), Checks.positiveDuration),
+        idleTimeout: Checks.checked(Config.duration("idleTimeout"), Checks.positiveDuration)
+      }),
+      "limits"
+    ),
     serverTls: tlsSection(
       "serverTls",
       Checks.optional({ requireClientCert: Config.boolean("requireClientCert") }),
@@ -386,8 +466,9 @@ export const config: Config.Config<Options> = Config.map(
       (tls) => (tls.cert === undefined) !== (tls.key === undefined) ? "certFile and keyFile go together" : undefined
     )
   }),
-  ({ serverTls, settings, tls }): Options => ({
+  ({ limits, serverTls, settings, tls }): Options => ({
     ...settings,
+    ...(Object.keys(limits).length === 0 ? {} : { limits }),
     ...(serverTls === undefined ? {} : { serverTls }),
     ...(tls === undefined ? {} : { tls })
   })

@@ -1,202 +1,381 @@
 /**
- * The server side of remoting: the handlers of `RemotingRpcs` over a
- * system, served by `@effect/rpc`'s socket server.
+ * The server side of remoting: accepts connections on a transport, enforces
+ * the limits, and serves tells, asks and control calls into the local
+ * actor system.
  *
- * Every handler turns bad input into a typed `ActorError` (never a defect, so
- * one bad call cannot fail the other calls of its connection), and every
- * message that reached this node but no actor becomes a deadletter here.
- * `Deliver` runs synchronously, so batches are handled in arrival order.
+ * Tells are delivered synchronously into the target cells as their frame
+ * arrives (a tell across nodes ends as a local tell: no fiber per message);
+ * asks complete through their reply callback, which queues the `Reply`
+ * frame. Bad input that is well framed (an unknown actor, a message failing
+ * its Schema) is a deadletter here and a typed error for an ask; input that
+ * breaks the wire format closes the connection, counted and logged (at most
+ * one log line per second and kind).
  *
  * @example
  * ```ts
- * // Used by Remoting.layer; not needed directly.
+ * // Used by Remoting.layer; the limits are options of Remoting.layer:
+ * // Remoting.layer({ limits: { maxFrameBytes: 1 << 20, idleTimeout: "1 minute" } })
  * ```
  * @since 0.1.0
  */
-import type { Headers } from "@effect/platform"
-import * as SocketServer from "@effect/platform/SocketServer"
-import { RpcSerialization, RpcServer } from "@effect/rpc"
-import { Effect, Either, Exit, Layer } from "effect"
-import { timingSafeEqual } from "node:crypto"
-import {
-  type ActorError,
-  ActorNotFound,
-  DecodeError,
-  InvalidArgument,
-  isActorError,
-  KindNotRegistered,
-  Unauthorized
-} from "../Errors.js"
+import type { SocketServerError } from "@effect/platform/SocketServer"
+import { Cause, Effect, Either, Exit, Option, Runtime, Schema, type Scope } from "effect"
+import { ActorError, ActorNotFound, DecodeError, InvalidArgument, isActorError } from "../Errors.js"
 import type { Tagged } from "../Message.js"
 import type * as Pid from "../Pid.js"
 import { AskHandle } from "../internal/envelope.js"
+import type { Cell } from "../internal/cell.js"
 import * as Codec from "./Codec.js"
-import { RemotingRpcs, TokenAuth, tokenHeader } from "./Protocol.js"
+import * as Protocol from "./Protocol.js"
+import type * as Transport from "./Transport.js"
+import { pack, unpack } from "./internal/msgpack.js"
+import { FrameType, frameWithId } from "./internal/frame.js"
+import { hashToken, Inbound, type InboundServer, type Limits } from "./internal/inbound.js"
 import type { Node } from "./internal/node.js"
 
-const wire = (error: unknown): ActorError =>
-  isActorError(error) ? error : new DecodeError({ address: "", messageTag: "", reason: String(error) })
-
-const sameToken = (expected: Buffer, given: string | undefined): boolean => {
-  if (given === undefined) return false
-  const actual = Buffer.from(given)
-  return actual.length === expected.length && timingSafeEqual(actual, expected)
-}
-
 /**
- * The token check: every call must carry `x-effect-actors-token` equal to
- * `token`; with no token, every call passes.
+ * What a server counted since it started.
  *
  * @since 0.1.0
- * @category layers
+ * @category models
  */
-export const layerTokenAuth = (node: () => string, token: string | undefined): Layer.Layer<TokenAuth> => {
-  if (token === undefined) return Layer.succeed(TokenAuth, () => Effect.void)
-  const expected = Buffer.from(token)
-  return Layer.succeed(TokenAuth, ({ headers }: { readonly headers: Headers.Headers }) =>
-    sameToken(expected, headers[tokenHeader])
-      ? Effect.void
-      : Effect.fail(new Unauthorized({ node: node(), reason: "missing or wrong token" })))
+export interface Stats {
+  /** Connections open now. */
+  readonly connections: number
+  /** Connections accepted in total. */
+  readonly accepted: number
+  /** Closed for malformed input. */
+  readonly malformed: number
+  /** Refused in the handshake (wrong or missing token, wrong version). */
+  readonly unauthorized: number
+  /** Closed by a limit (too many connections, no handshake in time, a peer that does not read). */
+  readonly limited: number
+  /** Closed after `idleTimeout` without traffic. */
+  readonly idle: number
+  /** Refused by the TLS handshake. */
+  readonly tlsRefused: number
 }
 
-const handlers = (node: Node) => {
-  const impl = node.impl
-  const senderOf = (from: string): Pid.Pid<never> | undefined => {
-    if (from === "") return undefined
-    return node.pool.pidOf(from) as unknown as Pid.Pid<never> | undefined
+const encodeError = Schema.encodeSync(ActorError)
+
+/** A framework error in its wire encoding (anything else becomes a `DecodeError`). */
+const wire = (error: unknown): unknown =>
+  encodeError(isActorError(error) ? error : new DecodeError({ address: "", messageTag: "", reason: String(error) }))
+
+const successEncoders = new Map<string, (u: unknown) => Either.Either<unknown, string>>()
+
+const encodeControlSuccess = (request: Protocol.ControlRequest, value: unknown): Either.Either<unknown, string> => {
+  let encode = successEncoders.get(request._tag)
+  if (encode === undefined) {
+    const schema = Schema.successSchema(request as unknown as Schema.WithResult.Any) as Schema.Schema<unknown, unknown>
+    const encodeEither = Schema.encodeUnknownEither(schema)
+    encode = (u) => Either.mapLeft(encodeEither(u), (e) => e.message)
+    successEncoders.set(request._tag, encode)
   }
-  // A target is `path` or `system@path`; another system's name means the
-  // sender's address is stale (another node now listens here): not found.
-  const resolve = (target: string) => node.resolve(target)
-  const notFoundReason = (target: string) => {
-    const at = target.indexOf("@")
-    return at >= 0 && target.slice(0, at) !== impl.name
-      ? `wrong target node: ${node.node} runs system ${impl.name}`
-      : "actor not found"
+  return encode(value)
+}
+
+const decodeControl = Schema.decodeUnknownEither(Protocol.ControlRequest)
+
+/** @internal */
+export class Server implements InboundServer {
+  readonly connections = new Set<Inbound>()
+  readonly tokenHash: Buffer | undefined
+  private readonly creditPending = new Set<Inbound>()
+  private creditArmed = false
+  private readonly counts = { accepted: 0, malformed: 0, unauthorized: 0, limited: 0, idle: 0 }
+  private readonly lastLog = new Map<string, { at: number; suppressed: number }>()
+  private readonly sweepEvery: number
+  private readonly sweepTimer: ReturnType<typeof setInterval>
+  tlsRefused: () => number = () => 0
+
+  constructor(
+    readonly node: Node,
+    readonly limits: Limits,
+    token: string | undefined,
+    private readonly runtime: Runtime.Runtime<never>
+  ) {
+    this.tokenHash = token === undefined ? undefined : hashToken(token)
+    this.sweepEvery = Math.max(50, Math.min(1000, Math.floor(Math.min(limits.handshakeTimeoutMillis, limits.idleTimeoutMillis) / 4)))
+    this.sweepTimer = setInterval(() => this.sweep(), this.sweepEvery)
+    this.sweepTimer.unref()
   }
-  const found = (name: string) =>
-    Effect.suspend(() => {
-      const cell = resolve(name)
-      return cell === undefined ? Effect.fail(wire(new ActorNotFound({ actorName: name }))) : Effect.succeed(cell)
-    })
-  return RemotingRpcs.of({
-    Deliver: ({ batch }) =>
-      Effect.suspend(() => {
-        const entries = Codec.decodeBatch(batch)
-        if (Either.isLeft(entries)) {
-          node.deadletter("", batch, "", entries.left)
-          return Effect.fail(wire(new DecodeError({ address: node.node, messageTag: "", reason: entries.left })))
+
+  get system(): string {
+    return this.node.impl.name
+  }
+
+  now(): number {
+    return Date.now()
+  }
+
+  stats(): Stats {
+    return { connections: this.connections.size, ...this.counts, tlsRefused: this.tlsRefused() }
+  }
+
+  accept(link: Transport.Link): Transport.LinkHandler {
+    if (this.connections.size >= this.limits.maxConnections) {
+      this.counts.limited++
+      this.log("limit", `connection from ${link.remote} refused: ${this.limits.maxConnections} connections open`)
+      link.close()
+      return { onOpen: () => {}, onData: () => {}, onClose: () => {} }
+    }
+    this.counts.accepted++
+    const connection = new Inbound(this, link)
+    this.connections.add(connection)
+    return connection
+  }
+
+  reject(connection: Inbound, kind: "malformed" | "unauthorized" | "limit", reason: string): void {
+    if (kind === "malformed") this.counts.malformed++
+    else if (kind === "unauthorized") this.counts.unauthorized++
+    else this.counts.limited++
+    this.log(kind, `connection from ${connection.link.remote} closed: ${reason}`)
+    this.drop(connection)
+    // A refusal is answered (the Welcome frame) before the socket closes.
+    if (kind === "unauthorized") connection.link.end()
+    else connection.link.close()
+  }
+
+  closed(connection: Inbound): void {
+    this.drop(connection)
+  }
+
+  private drop(connection: Inbound): void {
+    connection.closed = true
+    if (!this.connections.delete(connection)) return
+    this.creditPending.delete(connection)
+    this.node.inboundClosed(connection)
+  }
+
+  /** One log line per kind and second at most, with the count of those left out. */
+  private log(kind: string, text: string): void {
+    const now = Date.now()
+    const last = this.lastLog.get(kind)
+    if (last !== undefined && now - last.at < 1000) {
+      last.suppressed++
+      return
+    }
+    const suppressed = last?.suppressed ?? 0
+    this.lastLog.set(kind, { at: now, suppressed: 0 })
+    const more = suppressed > 0 ? ` (and ${suppressed} more in the last second)` : ""
+    Runtime.runFork(this.runtime)(Effect.logWarning(`remoting ${this.node.node}: ${text}${more}`))
+  }
+
+  private sweep(): void {
+    const now = Date.now()
+    for (const connection of [...this.connections]) {
+      if (!connection.authed) {
+        if (now - connection.openedAt > this.limits.handshakeTimeoutMillis) {
+          this.reject(connection, "limit", "no handshake in time")
         }
-        for (const entry of entries.right) {
-          const cell = resolve(entry.to)
-          if (cell === undefined) {
-            const reason = notFoundReason(entry.to)
-            for (const message of entry.messages) node.deadletter(entry.to, message, entry.from, reason)
-            continue
-          }
-          const sender = senderOf(entry.from)
-          const protocol = cell.def.protocol
-          for (const encoded of entry.messages) {
-            const message = Codec.decodeMessage(protocol, encoded, node.pool.decodeContext)
-            if (Either.isLeft(message)) node.deadletter(entry.to, encoded, entry.from, message.left)
-            // A refusal (stopped, mailbox full) is published as a deadletter by `send`.
-            else cell.send(message.right, sender, undefined)
-          }
-        }
-        return Effect.void
-      }),
-    Ask: ({ from, message: encoded, timeoutMillis, to }) =>
-      Effect.suspend(() => {
-        if (!(timeoutMillis > 0) || !Number.isFinite(timeoutMillis)) {
-          return Effect.fail(wire(new InvalidArgument({ reason: `ask timeout must be positive, got ${timeoutMillis}` })))
-        }
-        const cell = resolve(to)
-        if (cell === undefined) {
-          node.deadletter(to, encoded, from, notFoundReason(to))
-          return Effect.fail(wire(new ActorNotFound({ actorName: to })))
-        }
-        const decoded = Codec.decodeMessage(cell.def.protocol, encoded, node.pool.decodeContext)
-        if (Either.isLeft(decoded)) {
-          node.deadletter(to, encoded, from, decoded.left)
-          return Effect.fail(
-            wire(new DecodeError({ address: cell.addressString(), messageTag: Codec.encodedTag(encoded), reason: decoded.left }))
-          )
-        }
-        const message: Tagged = decoded.right
-        const sender = senderOf(from)
-        return Effect.async<unknown, unknown>((resume) => {
-          const handle = new AskHandle(resume, cell, message, timeoutMillis, sender)
-          const error = cell.offerAsk(message, sender, handle)
-          if (error !== undefined) return resume(Exit.fail(error))
-          return Effect.sync(() => handle.cancel())
-        }).pipe(
-          Effect.matchEffect({
-            onSuccess: (value) => {
-              const reply = Codec.encodeSuccess(message, value)
-              return Either.isRight(reply)
-                ? Effect.succeed(reply.right as unknown)
-                : Effect.fail(wire(new DecodeError({ address: cell.addressString(), messageTag: message._tag, reason: reply.left })))
-            },
-            onFailure: (error) => {
-              if (isActorError(error)) return Effect.fail(error)
-              const reply = Codec.encodeFailure(message, error)
-              return Either.isRight(reply)
-                ? Effect.succeed(reply.right as unknown)
-                : Effect.fail(wire(new DecodeError({ address: cell.addressString(), messageTag: message._tag, reason: reply.left })))
-            }
+        continue
+      }
+      if (connection.active) {
+        connection.active = false
+        connection.idleMillis = 0
+      } else if ((connection.idleMillis += this.sweepEvery) >= this.limits.idleTimeoutMillis && connection.watches.size === 0) {
+        this.counts.idle++
+        this.drop(connection)
+        connection.link.close()
+      }
+    }
+  }
+
+  close(): void {
+    clearInterval(this.sweepTimer)
+    for (const connection of [...this.connections]) {
+      this.drop(connection)
+      connection.link.close()
+    }
+  }
+
+  // ---------------------------------------------------------------- credit
+
+  private armCredit(connection: Inbound): void {
+    this.creditPending.add(connection)
+    if (this.creditArmed) return
+    this.creditArmed = true
+    // First look on the next turn (fast actors are done by then), then every millisecond while some wait.
+    setImmediate(() => this.creditTick())
+  }
+
+  private creditTick(): void {
+    this.creditArmed = false
+    for (const connection of this.creditPending) {
+      connection.releaseCredit()
+      if (connection.outstanding === 0 || connection.closed) this.creditPending.delete(connection)
+    }
+    if (this.creditPending.size > 0) {
+      this.creditArmed = true
+      setTimeout(() => this.creditTick(), 1)
+    }
+  }
+
+  // ---------------------------------------------------------------- frames
+
+  handle(connection: Inbound, type: number, body: Buffer): boolean {
+    switch (type) {
+      case FrameType.Tells:
+        return this.tells(connection, body)
+      case FrameType.Ask:
+        return this.ask(connection, body)
+      case FrameType.Control:
+        return this.control(connection, body)
+      default:
+        return false
+    }
+  }
+
+  private tells(connection: Inbound, body: Buffer): boolean {
+    const flat = unpack(body.subarray(1))
+    if (!Array.isArray(flat) || flat.length % 3 !== 0) return false
+    const node = this.node
+    for (let i = 0; i < flat.length; i += 3) {
+      const to: unknown = flat[i]
+      const from: unknown = flat[i + 1]
+      const messages: unknown = flat[i + 2]
+      if (typeof to !== "string" || typeof from !== "string" || !Array.isArray(messages)) return false
+      const cell = node.resolve(to)
+      if (cell === undefined) {
+        const reason = node.notFoundReason(to)
+        for (const message of messages) node.deadletter(to, message, from, reason)
+        connection.settled(to, messages.length)
+        continue
+      }
+      const sender = node.senderOf(from)
+      const protocol = cell.def.protocol
+      let accepted = 0
+      for (const encoded of messages) {
+        const message = Codec.decodeMessage(protocol, encoded, node.pool.decodeContext)
+        if (Either.isLeft(message)) node.deadletter(to, encoded, from, message.left)
+        // A refusal (stopped, mailbox full) is published as a deadletter by `send`.
+        else if (cell.send(message.right, sender, undefined) === undefined) accepted++
+      }
+      if (accepted > 0) connection.delivered(cell, to, accepted)
+      if (accepted < messages.length) connection.settled(to, messages.length - accepted)
+    }
+    this.armCredit(connection)
+    return true
+  }
+
+  private reply(connection: Inbound, id: number, payload: readonly [0, unknown] | readonly [1, unknown]): void {
+    connection.send(frameWithId(FrameType.Reply, id, pack(payload)))
+  }
+
+  private ask(connection: Inbound, body: Buffer): boolean {
+    if (body.length < 5) return false
+    const id = body.readUInt32BE(1)
+    const payload = unpack(body.subarray(5))
+    if (!Array.isArray(payload) || payload.length !== 4) return false
+    const [to, from, encoded, timeoutMillis] = payload as Array<unknown>
+    if (typeof to !== "string" || typeof from !== "string") return false
+    if (typeof timeoutMillis !== "number" || !(timeoutMillis > 0) || !Number.isFinite(timeoutMillis)) {
+      this.reply(connection, id, [1, wire(new InvalidArgument({ reason: `ask timeout must be positive, got ${String(timeoutMillis)}` }))])
+      return true
+    }
+    const node = this.node
+    const cell = node.resolve(to)
+    if (cell === undefined) {
+      node.deadletter(to, encoded, from, node.notFoundReason(to))
+      this.reply(connection, id, [1, wire(new ActorNotFound({ actorName: to }))])
+      return true
+    }
+    const decoded = Codec.decodeMessage(cell.def.protocol, encoded, node.pool.decodeContext)
+    if (Either.isLeft(decoded)) {
+      node.deadletter(to, encoded, from, decoded.left)
+      this.reply(connection, id, [
+        1,
+        wire(new DecodeError({ address: cell.addressString(), messageTag: Codec.encodedTag(encoded), reason: decoded.left }))
+      ])
+      return true
+    }
+    const message = decoded.right
+    const handle = new AskHandle(
+      (effect) => this.reply(connection, id, this.askReply(cell, message, effect)),
+      cell,
+      message,
+      timeoutMillis,
+      node.senderOf(from) as unknown as Pid.Pid<never> | undefined
+    )
+    const error = cell.offerAsk(message, handle.sender, handle)
+    if (error !== undefined) this.reply(connection, id, [1, wire(error)])
+    return true
+  }
+
+  private askReply(
+    cell: Cell,
+    message: Tagged,
+    effect: Effect.Effect<unknown, unknown>
+  ): readonly [0, unknown] | readonly [1, unknown] {
+    // What an ask handle resumes with is an Exit (Effect.succeed / fail are Exits in effect 3).
+    const exit = Exit.isExit(effect) ? effect : Effect.runSync(Effect.exit(effect))
+    const address = cell.addressString()
+    if (Exit.isSuccess(exit)) {
+      const reply = Codec.encodeSuccess(message, exit.value)
+      return Either.isRight(reply)
+        ? [0, reply.right]
+        : [1, wire(new DecodeError({ address, messageTag: message._tag, reason: reply.left }))]
+    }
+    const failure = Cause.failureOption(exit.cause)
+    if (Option.isNone(failure)) {
+      return [1, wire(new DecodeError({ address, messageTag: message._tag, reason: Cause.pretty(exit.cause) }))]
+    }
+    const error = failure.value
+    if (isActorError(error)) return [1, wire(error)]
+    const reply = Codec.encodeFailure(message, error)
+    return Either.isRight(reply)
+      ? [0, reply.right]
+      : [1, wire(new DecodeError({ address, messageTag: message._tag, reason: reply.left }))]
+  }
+
+  private control(connection: Inbound, body: Buffer): boolean {
+    if (body.length < 5) return false
+    const id = body.readUInt32BE(1)
+    const payload = unpack(body.subarray(5))
+    if (payload === undefined) return false
+    const request = decodeControl(payload)
+    if (Either.isLeft(request)) {
+      this.reply(connection, id, [1, wire(new DecodeError({ address: this.node.node, messageTag: "control", reason: request.left.message }))])
+      return true
+    }
+    const effect = this.node.control(request.right, connection) as Effect.Effect<unknown, unknown>
+    Runtime.runFork(this.runtime)(
+      Effect.matchEffect(effect, {
+        onFailure: (error) => Effect.sync(() => this.reply(connection, id, [1, wire(error)])),
+        onSuccess: (value) =>
+          Effect.sync(() => {
+            const encoded = encodeControlSuccess(request.right, value)
+            this.reply(
+              connection,
+              id,
+              Either.isRight(encoded)
+                ? [0, encoded.right]
+                : [1, wire(new DecodeError({ address: this.node.node, messageTag: request.right._tag, reason: encoded.left }))]
+            )
           })
-        )
-      }),
-    Lookup: ({ name }) =>
-      Effect.sync(() => {
-        const cell = resolve(name)
-        return cell === undefined ? null : { address: cell.addressString(), kind: cell.def.kind }
-      }),
-    Spawn: ({ kind, name }) =>
-      Effect.suspend(() => {
-        const definition = node.kinds.get(kind)
-        if (definition === undefined) return Effect.fail(wire(new KindNotRegistered({ kind, node: node.node })))
-        return impl.spawn(definition, name, undefined, undefined).pipe(
-          Effect.map((pid) => pid.address.toString()),
-          Effect.mapError(wire)
-        )
-      }),
-    Respawn: ({ name }) => Effect.flatMap(found(name), (cell) => Effect.mapError(cell.pid.restart, wire)),
-    Stop: ({ kill, name }) => Effect.flatMap(found(name), (cell) => kill ? cell.pid.kill : cell.pid.stop),
-    Watch: ({ target, watcher }) => Effect.sync(() => node.addRemoteWatcher(target, watcher)),
-    Unwatch: ({ target, watcher }) => Effect.sync(() => node.removeRemoteWatcher(target, watcher)),
-    Terminated: ({ address, reason, watcher }) =>
-      Effect.sync(() => {
-        const cell = impl.lookup(watcher)
-        if (cell !== undefined) node.terminated(address, cell, reason)
-      }),
-    Metrics: ({ name }) => Effect.flatMap(found(name), (cell) => cell.pid.metrics),
-    NodeInfo: () =>
-      Effect.sync(() => ({
-        system: impl.name,
-        host: impl.host,
-        port: impl.port,
-        actors: impl.live,
-        kinds: [...node.kinds.keys()]
-      }))
-  })
+      })
+    )
+    return true
+  }
 }
 
 /**
- * Serves a node's remoting on a socket server until the scope closes.
+ * Serves a node on a transport until the scope closes.
  *
  * @since 0.1.0
- * @category layers
+ * @category constructors
  */
-export const layer = (
+export const serve = (
   node: Node,
-  server: SocketServer.SocketServer["Type"],
-  token: string | undefined
-): Layer.Layer<never> =>
-  RpcServer.layer(RemotingRpcs, { disableTracing: true, disableFatalDefects: true }).pipe(
-    Layer.provide(RemotingRpcs.toLayer(Effect.succeed(handlers(node)))),
-    Layer.provide(layerTokenAuth(() => node.node, token)),
-    Layer.provide(RpcServer.layerProtocolSocketServer),
-    Layer.provide(Layer.succeed(SocketServer.SocketServer, server)),
-    Layer.provide(RpcSerialization.layerMsgPack)
-  )
+  transport: Transport.Service,
+  options: { readonly host: string; readonly port: number; readonly limits: Limits; readonly token: string | undefined }
+): Effect.Effect<{ readonly port: number; readonly server: Server }, SocketServerError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const runtime = yield* Effect.interruptible(Effect.runtime<never>())
+    const server = new Server(node, options.limits, options.token, runtime)
+    yield* Effect.addFinalizer(() => Effect.sync(() => server.close()))
+    const listener = yield* transport.listen(options.host, options.port, (link) => server.accept(link))
+    server.tlsRefused = listener.handshakeFailures
+    return { port: listener.port, server }
+  })

@@ -1,28 +1,28 @@
 /**
- * The byte transport under the rpc protocol: TCP, or TLS / mutual TLS.
+ * The byte transport under the remoting wire: TCP, TLS / mutual TLS, or a
+ * test transport that delays, drops and partitions.
  *
- * `@effect/platform-node` 0.108 has no TLS option on its socket layers, so
- * the server side is our own `SocketServer` over `net.createServer` or
- * `tls.createServer` (shaped like `NodeSocketServer.make`), and the client
- * side wraps a `tls.connect` stream with `NodeSocket.fromDuplex`. A client
- * that fails the handshake (no certificate under mTLS, an unknown CA) is
- * dropped by node's TLS layer and never reaches the rpc server.
+ * A transport opens and accepts `Link`s: ordered byte streams that carry
+ * whole frames (one `write` per event-loop turn and connection). It is a
+ * service, so a node or a `RemoteClient` can be given another one as a
+ * Layer; without one they use TCP (or TLS when their options carry TLS
+ * settings).
  *
  * @example
  * ```ts
- * import { Remoting } from "effect-actors"
- * const tls: Remoting.TlsOptions = {
- *   cert: serverCertPem, key: serverKeyPem, ca: caPem, requireClientCert: true
- * }
+ * import { Layer } from "effect"
+ * import { ActorSystem, Remoting, Transport } from "effect-actors"
+ * const Node = Remoting.layer({ port: 4000 }).pipe(
+ *   Layer.provide(Transport.layerTls({ server: { cert, key }, client: { ca } })),
+ *   Layer.provideMerge(ActorSystem.layer({ name: "shop" }))
+ * )
  * ```
  * @since 0.1.0
  */
-import * as Socket from "@effect/platform/Socket"
-import * as SocketServer from "@effect/platform/SocketServer"
-import { NodeSocket } from "@effect/platform-node"
-import { Deferred, Effect, Exit, FiberSet, type Scope } from "effect"
 import * as Net from "node:net"
 import * as Tls from "node:tls"
+import { SocketServerError } from "@effect/platform/SocketServer"
+import { Context, Effect, Layer, type Scope } from "effect"
 
 /**
  * TLS settings of a node (server side) or of a client. PEM strings or
@@ -44,164 +44,301 @@ export interface TlsOptions {
   readonly serverName?: string
 }
 
+/**
+ * What a link tells its owner.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LinkHandler {
+  /** The link is ready for bytes (after the TLS handshake, if any). */
+  onOpen(): void
+  onData(chunk: Buffer): void
+  /** The link closed; `reason` says why when it failed. Called once. */
+  onClose(reason: string | undefined): void
+}
+
+/**
+ * An ordered byte stream to a peer.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Link {
+  /** Sends bytes (whole frames). */
+  write(bytes: Buffer): void
+  /** Bytes written but not yet taken by the operating system. */
+  readonly pendingBytes: number
+  /** Closes at once; `onClose` follows. */
+  close(): void
+  /** Closes once what was written has left. */
+  end(): void
+  /** The peer's address, for logs. */
+  readonly remote: string
+}
+
+/**
+ * A listening transport.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Listener {
+  /** The port actually listened on. */
+  readonly port: number
+  /** Connections refused by the TLS handshake so far. */
+  readonly handshakeFailures: () => number
+}
+
+/**
+ * A transport: how links are opened and accepted.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  readonly connect: (host: string, port: number, handler: LinkHandler) => Link
+  /**
+   * Listens until the scope closes. `accept` is called for every new link
+   * and returns its handler.
+   */
+  readonly listen: (
+    host: string,
+    port: number,
+    accept: (link: Link) => LinkHandler
+  ) => Effect.Effect<Listener, SocketServerError, Scope.Scope>
+}
+
+/**
+ * The transport of a node or a client.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class Transport extends Context.Tag("effect-actors/Remoting/Transport")<Transport, Service>() {}
+
 const caList = (ca: TlsOptions["ca"]): Array<string | Buffer> | undefined =>
   ca === undefined ? undefined : Array.isArray(ca) ? [...ca] : [ca as string | Buffer]
 
 /**
- * A `SocketServer` listening on `host:port` (0 picks a free port), over TLS
- * when `tls` is given. Closing the scope stops listening and drops the
- * connections.
+ * What a TLS failure means, in words (node's codes are terse).
  *
  * @since 0.1.0
- * @category constructors
+ * @category errors
  */
-export const makeServer = (options: {
-  readonly host: string
-  readonly port: number
-  readonly tls?: TlsOptions | undefined
-}): Effect.Effect<SocketServer.SocketServer["Type"], SocketServer.SocketServerError, Scope.Scope> =>
-  Effect.gen(function*() {
-    const errorDeferred = yield* Deferred.make<never, Error>()
-    const pending: Array<Net.Socket> = []
-    let onConnection = (socket: Net.Socket) => {
-      pending.push(socket)
-    }
-    const tls = options.tls
-    const server: Net.Server = tls === undefined
-      ? Net.createServer((conn) => onConnection(conn))
-      : Tls.createServer({
-        ...(tls.cert === undefined ? {} : { cert: tls.cert }),
-        ...(tls.key === undefined ? {} : { key: tls.key }),
-        ...(tls.ca === undefined ? {} : { ca: caList(tls.ca) }),
-        requestCert: tls.requireClientCert === true,
-        rejectUnauthorized: tls.requireClientCert === true
-      }, (conn) => onConnection(conn))
-    // A refused handshake must not take the server down.
-    server.on("tlsClientError", () => {})
-    server.on("error", (cause) => Deferred.unsafeDone(errorDeferred, Exit.fail(cause)))
-    const connections = new Set<Net.Socket>()
-    server.on(tls === undefined ? "connection" : "secureConnection", (conn: Net.Socket) => {
-      // Small replies must leave at once (Nagle + delayed ACKs cost milliseconds per call).
-      conn.setNoDelay(true)
-      connections.add(conn)
-      conn.on("close", () => connections.delete(conn))
-    })
-    yield* Effect.addFinalizer(() =>
-      Effect.async<void>((resume) => {
-        for (const conn of connections) conn.destroy()
-        server.close(() => resume(Effect.void))
-      })
-    )
-    // Interruptible: the race must be able to stop its loser even when built in an uninterruptible region.
-    yield* Effect.async<void>((resume) => {
-      server.listen({ host: options.host, port: options.port }, () => resume(Effect.void))
-    }).pipe(
-      Effect.raceFirst(
-        Effect.mapError(Deferred.await(errorDeferred), (cause) => new SocketServer.SocketServerError({ reason: "Open", cause }))
-      ),
-      Effect.interruptible
-    )
+export const describeTlsError = (error: Error): string => {
+  const code = (error as { readonly code?: unknown }).code
+  switch (code) {
+    case "UNABLE_TO_VERIFY_LEAF_SIGNATURE":
+    case "SELF_SIGNED_CERT_IN_CHAIN":
+    case "DEPTH_ZERO_SELF_SIGNED_CERT":
+    case "UNABLE_TO_GET_ISSUER_CERT":
+    case "UNABLE_TO_GET_ISSUER_CERT_LOCALLY":
+    case "CERT_UNTRUSTED":
+      return `TLS: the server's certificate is unknown (not signed by a trusted CA: ${code})`
+    case "ERR_TLS_CERT_ALTNAME_INVALID":
+      return `TLS: hostname mismatch: ${error.message}`
+    case "CERT_HAS_EXPIRED":
+      return "TLS: the server's certificate has expired"
+    case "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED":
+    case "ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE":
+      return "TLS: the server requires a client certificate and none was sent"
+    case "ERR_SSL_TLSV1_ALERT_UNKNOWN_CA":
+    case "ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE":
+    case "ERR_SSL_TLSV1_ALERT_DECRYPT_ERROR":
+      return "TLS: the peer refused our certificate (unknown to its CA)"
+    case "ERR_SSL_WRONG_VERSION_NUMBER":
+    case "ECONNRESET":
+      return `TLS: the peer does not speak TLS or closed the handshake (${String(code)})`
+    default:
+      return `${typeof code === "string" ? `${code}: ` : ""}${error.message}`
+  }
+}
 
-    const run = <R, E, _>(handler: (socket: Socket.Socket) => Effect.Effect<_, E, R>) =>
-      Effect.scoped(Effect.gen(function*() {
-        const runFork = yield* FiberSet.makeRuntime<R>()
-        const onConnection_ = (conn: Net.Socket) => {
-          let error: Error | undefined
-          conn.on("error", (err) => {
-            error = err
-          })
-          runFork(
-            NodeSocket.fromDuplex(
-              Effect.acquireRelease(
-                Effect.suspend((): Effect.Effect<Net.Socket, Socket.SocketError> => {
-                  if (error !== undefined) {
-                    return Effect.fail(new Socket.SocketGenericError({ reason: "Open", cause: error }))
-                  }
-                  if (conn.closed) return Effect.fail(new Socket.SocketCloseError({ reason: "Close", code: 1000 }))
-                  return Effect.succeed(conn)
-                }),
-                (conn) => Effect.sync(() => conn.destroySoon())
-              )
-            ).pipe(
-              Effect.flatMap(handler),
-              // One broken connection never concerns the others.
-              Effect.catchAllCause(() => Effect.void)
-            )
-          )
-        }
-        return yield* Effect.async<never>(() => {
-          const previous = onConnection
-          onConnection = onConnection_
-          pending.forEach(onConnection_)
-          pending.length = 0
-          return Effect.sync(() => {
-            onConnection = previous
-          })
-        }).pipe(
-          Effect.raceFirst(
-            Effect.mapError(
-              Deferred.await(errorDeferred),
-              (cause) => new SocketServer.SocketServerError({ reason: "Unknown", cause })
-            )
-          )
-        )
-      }))
-
-    const address = server.address()
-    return SocketServer.SocketServer.of({
-      address: typeof address === "object" && address !== null
-        ? { _tag: "TcpAddress", hostname: address.address, port: address.port }
-        : { _tag: "UnixAddress", path: String(address) },
-      run
-    })
+const wrap = (socket: Net.Socket, handler: LinkHandler, tls: boolean, openEvent: string | undefined): Link => {
+  let closed = false
+  let failure: string | undefined
+  socket.setNoDelay(true)
+  const link: Link = {
+    write: (bytes) => {
+      if (!closed) socket.write(bytes)
+    },
+    get pendingBytes() {
+      return socket.writableLength
+    },
+    close: () => {
+      socket.destroy()
+    },
+    end: () => {
+      socket.end()
+      // A peer that does not read must not keep the socket open.
+      setTimeout(() => socket.destroy(), 1000).unref()
+    },
+    remote: `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`
+  }
+  if (openEvent !== undefined) socket.once(openEvent, () => handler.onOpen())
+  socket.on("data", (chunk: Buffer) => handler.onData(chunk))
+  socket.on("error", (error) => {
+    failure ??= tls ? describeTlsError(error) : `${(error as { code?: string }).code ?? "error"}: ${error.message}`
   })
+  socket.once("close", () => {
+    closed = true
+    handler.onClose(failure)
+  })
+  return link
+}
+
+const listenOn = (
+  server: Net.Server,
+  host: string,
+  port: number,
+  failures: () => number
+): Effect.Effect<Listener, SocketServerError, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.async<Listener, SocketServerError>((resume) => {
+      const onError = (error: Error) => resume(Effect.fail(new SocketServerError({ reason: "Open", cause: error })))
+      server.once("error", onError)
+      server.listen({ host, port }, () => {
+        server.off("error", onError)
+        // Later server errors (EMFILE on accept) must not crash the process.
+        server.on("error", () => {})
+        const address = server.address()
+        resume(Effect.succeed({ port: typeof address === "object" && address !== null ? address.port : port, handshakeFailures: failures }))
+      })
+    }),
+    () =>
+      Effect.async<void>((resume) => {
+        server.close(() => resume(Effect.void))
+        for (const socket of sockets.get(server) ?? []) socket.destroy()
+      })
+  )
+
+const sockets = new WeakMap<Net.Server, Set<Net.Socket>>()
+
+const track = (server: Net.Server, socket: Net.Socket): void => {
+  let set = sockets.get(server)
+  if (set === undefined) {
+    set = new Set()
+    sockets.set(server, set)
+  }
+  set.add(socket)
+  socket.once("close", () => set.delete(socket))
+}
 
 /**
- * A client socket to `host:port`, over TLS when `tls` is given (the server's
- * certificate is checked against `tls.ca`).
+ * Plain TCP.
  *
+ * @example
+ * ```ts
+ * import { Transport } from "effect-actors"
+ * const tcp = Transport.makeTcp()
+ * ```
  * @since 0.1.0
  * @category constructors
  */
-export const makeClientSocket = (options: {
-  readonly host: string
-  readonly port: number
-  readonly tls?: TlsOptions | undefined
-  readonly openTimeout?: import("effect").Duration.DurationInput | undefined
-}): Effect.Effect<Socket.Socket> => {
-  const tls = options.tls
-  const openTimeout = options.openTimeout ?? "5 seconds"
-  if (tls === undefined) {
-    return Effect.orDie(
-      NodeSocket.makeNet({ host: options.host, port: options.port, openTimeout, noDelay: true })
-    )
-  }
-  return NodeSocket.fromDuplex(
-    Effect.acquireRelease(
-      Effect.async<Tls.TLSSocket, Socket.SocketError>((resume) => {
-        const conn = Tls.connect({
-          host: options.host,
-          port: options.port,
-          // SNI takes host names only; certificates for an IP are checked against their IP SANs.
-          ...(tls.serverName !== undefined
-            ? { servername: tls.serverName }
-            : Net.isIP(options.host) === 0
-            ? { servername: options.host }
-            : {}),
+export const makeTcp = (): Service => ({
+  connect: (host, port, handler) => wrap(Net.connect({ host, port }), handler, false, "connect"),
+  listen: (host, port, accept) =>
+    Effect.suspend(() => {
+      const server = Net.createServer((socket) => {
+        track(server, socket)
+        const handler = accept(wrap(socket, {
+          onOpen: () => {},
+          onData: (chunk) => handler.onData(chunk),
+          onClose: (reason) => handler.onClose(reason)
+        }, false, undefined))
+      })
+      return listenOn(server, host, port, () => 0)
+    })
+})
+
+/**
+ * TLS (mutual TLS when the server side sets `requireClientCert`): `server`
+ * is what this node presents to clients, `client` how it connects to others.
+ *
+ * @example
+ * ```ts
+ * import { Transport } from "effect-actors"
+ * const tls = Transport.makeTls({ server: { cert, key, ca, requireClientCert: true }, client: { ca, cert, key } })
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeTls = (options: { readonly server?: TlsOptions; readonly client?: TlsOptions }): Service => {
+  const tcp = makeTcp()
+  return {
+    connect: (host, port, handler) => {
+      const tls = options.client
+      if (tls === undefined) return tcp.connect(host, port, handler)
+      const socket = Tls.connect({
+        host,
+        port,
+        // SNI takes host names only; certificates for an IP are checked against their IP SANs.
+        ...(tls.serverName !== undefined
+          ? { servername: tls.serverName }
+          : Net.isIP(host) === 0
+          ? { servername: host }
+          : {}),
+        ...(tls.cert === undefined ? {} : { cert: tls.cert }),
+        ...(tls.key === undefined ? {} : { key: tls.key }),
+        ...(tls.ca === undefined ? {} : { ca: caList(tls.ca) })
+      })
+      return wrap(socket, handler, true, "secureConnect")
+    },
+    listen: (host, port, accept) =>
+      Effect.suspend(() => {
+        const tls = options.server
+        if (tls === undefined) return tcp.listen(host, port, accept)
+        let failures = 0
+        const server = Tls.createServer({
           ...(tls.cert === undefined ? {} : { cert: tls.cert }),
           ...(tls.key === undefined ? {} : { key: tls.key }),
-          ...(tls.ca === undefined ? {} : { ca: caList(tls.ca) })
+          ...(tls.ca === undefined ? {} : { ca: caList(tls.ca) }),
+          requestCert: tls.requireClientCert === true,
+          rejectUnauthorized: tls.requireClientCert === true,
+          // A peer that never finishes its handshake is dropped.
+          handshakeTimeout: 5000
+        }, (socket) => {
+          track(server, socket)
+          const handler = accept(wrap(socket, {
+            onOpen: () => {},
+            onData: (chunk) => handler.onData(chunk),
+            onClose: (reason) => handler.onClose(reason)
+          }, true, undefined))
         })
-        conn.setNoDelay(true)
-        conn.once("secureConnect", () => resume(Effect.succeed(conn)))
-        conn.once("error", (cause) => {
-          conn.destroy()
-          resume(Effect.fail(new Socket.SocketGenericError({ reason: "Open", cause })))
+        // A refused handshake must not take the server down; it is counted.
+        server.on("tlsClientError", (_error, socket) => {
+          failures++
+          socket.destroy()
         })
-        return Effect.sync(() => conn.destroy())
-      }),
-      (conn) => Effect.sync(() => conn.destroy())
-    ),
-    { openTimeout }
-  )
+        return listenOn(server, host, port, () => failures)
+      })
+  }
 }
+
+/**
+ * Plain TCP as a layer.
+ *
+ * @example
+ * ```ts
+ * import { Transport } from "effect-actors"
+ * const TcpLive = Transport.layerTcp
+ * ```
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerTcp: Layer.Layer<Transport> = Layer.sync(Transport, makeTcp)
+
+/**
+ * TLS as a layer.
+ *
+ * @example
+ * ```ts
+ * import { Transport } from "effect-actors"
+ * const TlsLive = Transport.layerTls({ server: { cert, key }, client: { ca } })
+ * ```
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerTls = (options: { readonly server?: TlsOptions; readonly client?: TlsOptions }): Layer.Layer<Transport> =>
+  Layer.sync(Transport, () => makeTls(options))

@@ -7,7 +7,15 @@
 import { type Clock, Context, Duration, Effect, Effectable, Exit, FiberRef, FiberRefs, type HashMap, MetricLabel, type Option, type Runtime } from "effect"
 import type * as Actor from "../Actor.js"
 import type { Address } from "../Address.js"
-import { ActorStopped, InvalidName, NameTaken, type RemoteError, SpawnFailed } from "../Errors.js"
+import {
+  ActorStopped,
+  type ClusterSuspended,
+  InvalidName,
+  NameTaken,
+  type RemoteError,
+  SpawnFailed,
+  type SpawnError
+} from "../Errors.js"
 import * as Events from "../EventStream.js"
 import * as Metrics from "../Metrics.js"
 import type { MailboxFactory } from "../Mailbox.js"
@@ -22,7 +30,8 @@ import { Dispatcher } from "./dispatcher.js"
 import { currentFiber } from "./fastpath.js"
 import { Timers } from "./timers.js"
 
-type AnyDefinition = Actor.Definition<Tagged, unknown, unknown>
+export type AnyDefinition = Actor.Definition<Tagged, unknown, unknown>
+
 
 const namePattern = /^[A-Za-z0-9][A-Za-z0-9_.~-]*$/
 
@@ -63,6 +72,39 @@ export interface RemoteHooks {
   stopped(cell: Cell, reason: string): void
 }
 
+/**
+ * What the cluster layer plugs into a system (`src/Cluster`); `undefined` on
+ * a system outside a cluster. With it, every top-level name is a cluster-wide
+ * name: its spawn claims it in the cluster's directory before it commits, and
+ * its stop releases it. Kept as an interface here so the core never imports
+ * the layers above it.
+ *
+ * @internal
+ */
+export interface ClusterHooks {
+  /**
+   * Claims `name` for this node before its spawn commits and answers the
+   * fence the claim drew. `request` is what the spawner passed along
+   * (`undefined` for a plain `ActorSystem.spawn`): spawn options that travel
+   * with the name, or the fence of a row this node already adopted.
+   */
+  claim(
+    name: string,
+    def: AnyDefinition,
+    request: unknown
+  ): Effect.Effect<number, NameTaken | SpawnFailed | ClusterSuspended>
+  /** A claimed name got its cell (before `preStart`, so `ctx.fence` reads it there). */
+  bind(cell: Cell, fence: number): void
+  /** A claim whose spawn failed before its cell was registered. */
+  abandon(name: string, fence: number): void
+  /** A top-level cell left the registry (stop, kill, passivation, failed `preStart`): release its name. */
+  unbind(cell: Cell): void
+  /** Finds a name that is not in the local registry: on another node, through the directory. */
+  lookup(name: string): Effect.Effect<Option.Option<Pid.Pid>>
+  /** The fence of a top-level cluster actor. */
+  fence(cell: Cell): number | undefined
+}
+
 /** The symbol under which an `ActorSystem` service carries its `SystemImpl`. */
 export const implKey: unique symbol = Symbol.for("effect-actors/internal/SystemImpl")
 
@@ -77,6 +119,8 @@ export class SystemImpl {
   port = 0
   /** Set by the remoting layer. */
   remote: RemoteHooks | undefined = undefined
+  /** Set by the cluster layer. */
+  cluster: ClusterHooks | undefined = undefined
   readonly timers: Timers
   readonly dispatcher: Dispatcher
   readonly askTimeoutMillis: number
@@ -116,23 +160,48 @@ export class SystemImpl {
     def: Actor.Definition<M, S, R>,
     name: string,
     options: Actor.SpawnOptions | undefined,
-    parent: Cell | undefined
-  ): Effect.Effect<Pid.Pid<M>, InvalidName | NameTaken | SpawnFailed | ActorStopped, R> {
-    return new SpawnEffect(this, def as unknown as AnyDefinition, name, options, parent) as unknown as Effect.Effect<
-      Pid.Pid<M>,
-      InvalidName | NameTaken | SpawnFailed | ActorStopped,
-      R
-    >
+    parent: Cell | undefined,
+    clusterRequest?: unknown
+  ): Effect.Effect<Pid.Pid<M>, SpawnError, R> {
+    return new SpawnEffect(
+      this,
+      def as unknown as AnyDefinition,
+      name,
+      options,
+      parent,
+      clusterRequest
+    ) as unknown as Effect.Effect<Pid.Pid<M>, SpawnError, R>
   }
 
-  /** The body of a spawn, run by `SpawnEffect` with the spawner's context. */
+  /**
+   * The body of a spawn, run by `SpawnEffect` with the spawner's context. In
+   * a cluster a top-level name is claimed first: the spawn commits only
+   * after the directory row did, and a failed spawn gives the name back.
+   */
   spawnIn<M extends Tagged, S, R>(
     context: Context.Context<R>,
     def: Actor.Definition<M, S, R>,
     name: string,
     options: Actor.SpawnOptions | undefined,
-    parent: Cell | undefined
-  ): Effect.Effect<Pid.Pid<M>, InvalidName | NameTaken | SpawnFailed | ActorStopped> {
+    parent: Cell | undefined,
+    clusterRequest?: unknown
+  ): Effect.Effect<Pid.Pid<M>, SpawnError> {
+    const cluster = this.cluster
+    if (parent !== undefined || cluster === undefined) return this.spawnLocal(context, def, name, options, parent)
+    const refused = this.refuseSpawn(name, parent)
+    if (refused !== undefined) return refused
+    return Effect.flatMap(
+      cluster.claim(name, def as unknown as AnyDefinition, clusterRequest),
+      (fence) =>
+        Effect.tapErrorCause(
+          this.spawnLocal(context, def, name, options, parent, fence),
+          () => Effect.sync(() => cluster.abandon(name, fence))
+        )
+    )
+  }
+
+  /** Why a spawn is refused before anything is claimed or built, if it is. */
+  private refuseSpawn(name: string, parent: Cell | undefined): Effect.Effect<never, SpawnError> | undefined {
     const invalid = invalidName(name)
     if (invalid !== undefined) return Effect.fail(new InvalidName({ value: name, reason: invalid }))
     if (this.closing) return Effect.fail(new ActorStopped({ address: `effect-actors://${this.name}` }))
@@ -144,6 +213,19 @@ export class SystemImpl {
     if (existing !== undefined) {
       return Effect.fail(new NameTaken({ actorName: name, address: existing.addressString() }))
     }
+    return undefined
+  }
+
+  private spawnLocal<M extends Tagged, S, R>(
+    context: Context.Context<R>,
+    def: Actor.Definition<M, S, R>,
+    name: string,
+    options: Actor.SpawnOptions | undefined,
+    parent: Cell | undefined,
+    fence?: number
+  ): Effect.Effect<Pid.Pid<M>, SpawnError> {
+    const refused = this.refuseSpawn(name, parent)
+    if (refused !== undefined) return refused
     const cell = new Cell(
       this,
       def as unknown as AnyDefinition,
@@ -152,8 +234,10 @@ export class SystemImpl {
       context as Context.Context<never>,
       this.resolveOptions(def.options, options, parent)
     )
-    if (parent === undefined) this.top.set(name, cell)
-    else parent.addChild(cell)
+    if (parent === undefined) {
+      this.top.set(name, cell)
+      if (fence !== undefined) this.cluster?.bind(cell, fence)
+    } else parent.addChild(cell)
     this.live++
     try {
       cell.state = def.initialState()
@@ -166,10 +250,7 @@ export class SystemImpl {
       this.started(cell)
       return Effect.succeed(cell.pid as unknown as Pid.Pid<M>)
     }
-    return Effect.flatMap(Effect.exit(runPreStart(cell)), (exit): Effect.Effect<
-      Pid.Pid<M>,
-      InvalidName | NameTaken | SpawnFailed | ActorStopped
-    > => {
+    return Effect.flatMap(Effect.exit(runPreStart(cell)), (exit): Effect.Effect<Pid.Pid<M>, SpawnError> => {
       if (Exit.isFailure(exit)) {
         this.unregister(cell)
         cell.status = STOPPED
@@ -236,7 +317,10 @@ export class SystemImpl {
 
   unregister(cell: Cell): void {
     if (cell.parent === undefined) {
-      if (this.top.get(cell.name) === cell) this.top.delete(cell.name)
+      if (this.top.get(cell.name) === cell) {
+        this.top.delete(cell.name)
+        this.cluster?.unbind(cell)
+      }
     } else {
       const siblings = cell.parent.x?.children
       if (siblings?.get(cell.name) === cell) siblings.delete(cell.name)
@@ -330,19 +414,27 @@ export class SystemImpl {
  * object, no closure), which matters when spawning actors by the hundred
  * thousand.
  */
-class SpawnEffect extends Effectable.Class<Pid.Pid<Tagged>, InvalidName | NameTaken | SpawnFailed | ActorStopped> {
+class SpawnEffect extends Effectable.Class<Pid.Pid<Tagged>, SpawnError> {
   constructor(
     readonly system: SystemImpl,
     readonly def: AnyDefinition,
     readonly name: string,
     readonly options: Actor.SpawnOptions | undefined,
-    readonly parent: Cell | undefined
+    readonly parent: Cell | undefined,
+    readonly clusterRequest: unknown
   ) {
     super()
   }
-  commit(): Effect.Effect<Pid.Pid<Tagged>, InvalidName | NameTaken | SpawnFailed | ActorStopped> {
+  commit(): Effect.Effect<Pid.Pid<Tagged>, SpawnError> {
     const fiber = currentFiber()
     const context = fiber === undefined ? Context.empty() : fiber.currentContext
-    return this.system.spawnIn(context as Context.Context<unknown>, this.def, this.name, this.options, this.parent)
+    return this.system.spawnIn(
+      context as Context.Context<unknown>,
+      this.def,
+      this.name,
+      this.options,
+      this.parent,
+      this.clusterRequest
+    )
   }
 }

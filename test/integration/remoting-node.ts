@@ -1,6 +1,8 @@
 /**
- * A remoting node in its own OS process, for `remoting.test.ts`: spawns a
- * local `counter`, prints `{"port":N}` and serves until killed (or stdin ends).
+ * A remoting node in its own OS process, for the `remoting*.test.ts`
+ * integration tests: spawns a local `counter`, prints `{"port":N}` and
+ * serves until killed (or stdin ends). Its first argument, when given, is
+ * JSON merged into the `Remoting.layer` options (token, limits...).
  */
 import { Effect, Layer } from "effect"
 import { ActorSystem, Remoting } from "../../src/index.js"
@@ -8,7 +10,7 @@ import { Counter, Ponger } from "../Remoting/fixtures.js"
 
 const main = Effect.gen(function*() {
   const context = yield* Layer.build(
-    Remoting.layer({ kinds: [Counter, Ponger] }).pipe(
+    Remoting.layer({ kinds: [Counter, Ponger], ...(JSON.parse(process.argv[2] ?? "{}") as Remoting.Options) }).pipe(
       Layer.provideMerge(ActorSystem.layer({ name: "child", passivateAfter: "never" }))
     )
   )

@@ -1,25 +1,29 @@
 /**
- * The client side of remoting: one pooled connection per remote node, its
- * outbox of batched tells, and the PIDs of remote actors.
+ * The client side of the wire: one connection per remote node, opened when
+ * this node first has something to send there, and the pool that bounds
+ * and evicts them.
  *
- * A tell encodes its message once, pushes it on the connection's outbox
- * (synchronously; no fiber, no rpc call) and wakes the connection's flusher
- * fiber if it is parked. The flusher takes what has gathered (up to
- * `maxBatch` messages), packs it into one `Deliver` call and keeps at most
- * `maxInFlight` such calls unanswered; while the outbox holds `maxPending`
- * messages, further tells wait for room (they never vanish). Calls are
- * started by the flusher in outbox order, and the server handles each
- * `Deliver` synchronously in arrival order, so messages to one actor keep
- * their order. An ask behind unsent tells goes through the outbox as well
- * (so it cannot overtake them); otherwise it is one direct rpc call.
+ * Everything sent on a connection goes through its outbox in call order:
+ * runs of tells (packed into `Tells` frames when the outbox is flushed),
+ * asks and control calls (one frame each, encoded when made). The outbox is
+ * flushed once per event-loop turn (`process.nextTick`) with one write, so a
+ * burst of tells or of concurrent asks costs one system call.
+ *
+ * Flow control is by credit: a connection may have at most `window` tells
+ * that the receiving node has not confirmed; the node confirms them (a
+ * `Credit` frame) once the target actors have processed them (or turned them
+ * into deadletters there). Without credit a tell waits, or fails with
+ * `MailboxFull` when the pool was built with `backpressure: "fail"`. When a
+ * connection breaks, tells still queued here become deadletters here, and
+ * the count of tells sent but never confirmed is reported per target
+ * (`onUnconfirmed`): at most one window.
+ *
+ * Replies are matched to calls by id and complete the caller's `Effect.async`
+ * from the socket's data callback: no fiber per call.
  *
  * @internal
  */
-import type { Headers } from "@effect/platform"
-import * as Socket from "@effect/platform/Socket"
-import { RpcClient, type RpcClientError, type RpcGroup, RpcSerialization } from "@effect/rpc"
 import {
-  Cause,
   type Clock,
   Context,
   Duration,
@@ -27,25 +31,24 @@ import {
   Either,
   Equal,
   Exit,
-  Fiber,
+  type Fiber,
   Hash,
-  Layer,
   Option,
   Runtime,
-  Schedule,
-  Scope
+  Schema
 } from "effect"
 import { pipeArguments } from "effect/Pipeable"
 import { Address, parse as parseAddress } from "../../Address.js"
 import {
-  type ActorError,
+  ActorError,
   type AskError,
   AskTimeout,
   BatchAskFailed,
   DecodeError,
   InvalidArgument,
-  isActorError,
+  MailboxFull,
   NodeUnreachable,
+  Unauthorized,
   UnknownMessage
 } from "../../Errors.js"
 import type { FailureOf, ReplyOf, RequestOf, Tagged } from "../../Message.js"
@@ -55,128 +58,230 @@ import { Resolver } from "../../Pid.js"
 import type { Cell } from "../../internal/cell.js"
 import { currentCell } from "../../internal/localPid.js"
 import * as Codec from "../Codec.js"
-import { RemotingRpcs, tokenHeader } from "../Protocol.js"
-import { makeClientSocket, type TlsOptions } from "../Transport.js"
-
-type Client = RpcClient.RpcClient<RpcGroup.Rpcs<typeof RemotingRpcs>, RpcClientError.RpcClientError>
+import * as Protocol from "../Protocol.js"
+import type * as Transport from "../Transport.js"
+import { FrameReader, FrameType, frame, frameWithId, hello, parseWelcome } from "./frame.js"
+import { pack, unpack } from "./msgpack.js"
 
 /** Settings shared by every connection of a pool. */
 export interface PoolSettings {
-  readonly tls: TlsOptions | undefined
+  readonly transport: Transport.Service
   readonly token: string | undefined
-  readonly reconnect: Schedule.Schedule<unknown, unknown>
+  /** Tells a connection may have unconfirmed by the receiving node. */
+  readonly window: number
+  /** Tells per `Tells` frame at most. */
   readonly maxBatch: number
-  readonly maxInFlight: number
-  readonly maxPending: number
+  /** Without credit: wait for it, or fail the tell with `MailboxFull`. */
+  readonly backpressure: "wait" | "fail"
+  readonly maxFrameBytes: number
+  readonly maxConnections: number
+  readonly idleTimeoutMillis: number
+  readonly connectTimeoutMillis: number
   readonly askTimeoutMillis: number
   /** How long past the ask timeout the caller waits for the node's own answer. */
   readonly graceMillis: number
   readonly probeInterval: Duration.Duration
   readonly probeTimeout: Duration.Duration
-  /** A tell that could not be delivered (node down): publish it where the sender lives. */
+  /** A tell that never left this node (connection refused or broken): publish it here. */
   readonly onUndelivered: (to: Address, message: unknown, reason: string) => void
+  /** Tells sent on a connection that broke before the node confirmed them, per target. */
+  readonly onUnconfirmed: (node: string, counts: ReadonlyArray<{ readonly target: string; readonly count: number }>) => void
+  /** A node told us that an actor we watch stopped (`watcher` is the local watcher's address). */
+  readonly onTerminated: (watcher: string, address: string, reason: string) => void
+  /** A connection to a node broke (watchers of its actors must hear of it). */
+  readonly onLost: (node: string, reason: string) => void
 }
 
 const nodeKey = (host: string, port: number) => `${host}:${port}`
 
-/** Maps a failed call to our typed errors. */
-export const callError = (node: string) => (error: ActorError | RpcClientError.RpcClientError): ActorError => {
-  if (isActorError(error)) return error
-  return new NodeUnreachable({ node, reason: reasonOf(error) })
+/** A reply payload: `[0, value]` or `[1, encoded ActorError]`. */
+export type ReplyPayload = readonly [0, unknown] | readonly [1, unknown]
+
+const decodeActorError = Schema.decodeUnknownEither(ActorError)
+
+/** A framework error from its wire encoding (a `DecodeError` when it is none). */
+const errorOf = (encoded: unknown): unknown =>
+  Either.getOrElse(
+    decodeActorError(encoded),
+    (e) => new DecodeError({ address: "", messageTag: "", reason: `unknown remote error: ${e.message}` })
+  )
+
+class TellRun {
+  constructor(readonly to: string, readonly from: string, readonly messages: Array<unknown>) {}
 }
 
-const reasonOf = (error: unknown): string => {
-  const cause = (error as { readonly cause?: unknown }).cause
-  const message = (error as { readonly message?: unknown }).message
-  const inner = cause instanceof Error ? `: ${cause.message}` : ""
-  return `${typeof message === "string" ? message : String(error)}${inner}`
+interface Pending {
+  readonly complete: (reply: ReplyPayload | Error) => void
+  readonly deadline: number
 }
 
-interface AskItem {
-  readonly _tag: "Ask"
-  readonly run: Effect.Effect<void>
-}
+const CONNECTING = 0
+const HANDSHAKE = 1
+const OPEN = 2
+const CLOSED = 3
 
-type OutboxItem = Codec.BatchEntry | AskItem
-
-/** A pooled connection to one remote node. */
-export class Connection {
+/** A connection to one remote node. */
+export class Connection implements Transport.LinkHandler {
   readonly node: string
-  client: Client | undefined = undefined
-  readonly headers: Headers.Input
-  private readonly scope: Scope.CloseableScope
-  private outbox: Array<OutboxItem> = []
-  private last: Codec.BatchEntry | undefined = undefined
-  pending = 0
-  inFlight = 0
-  /** Asks waiting in the outbox behind tells. */
-  asksQueued = 0
+  private state = CONNECTING
+  private readonly link: Transport.Link | undefined
+  private readonly reader: FrameReader
+  private outbox: Array<TellRun | Buffer> = []
+  private last: TellRun | undefined = undefined
+  private queuedTells = 0
+  private flushQueued = false
+  /** Tells that may still be sent before the node confirms some. */
+  credit: number
+  /** Tells written and not yet confirmed, per target. */
+  private readonly unconfirmed = new Map<string, number>()
+  private readonly pending = new Map<number, Pending>()
+  private nextId = 1
   private roomWaiters: Array<() => void> = []
-  private wakeFlusher: (() => void) | undefined = undefined
-  private readyWaiters: Array<() => void> | undefined = []
-  private flusher: Fiber.RuntimeFiber<void> | undefined = undefined
-  closed = false
+  /** Whether anything was sent since the last idle sweep. */
+  used = true
+  idleSweeps = 0
+  /** Remote watches made through this connection (they keep it open). */
+  watches = 0
+  private failure: Error | undefined = undefined
+  private readonly connectTimer: ReturnType<typeof setTimeout> | undefined
 
   constructor(
     readonly pool: Pool,
     readonly host: string,
-    readonly port: number
+    readonly port: number,
+    refused?: Error
   ) {
     this.node = nodeKey(host, port)
-    this.headers = pool.settings.token === undefined ? {} : { [tokenHeader]: pool.settings.token }
-    this.scope = Effect.runSync(Scope.make())
-    const settings = pool.settings
-    const protocol = RpcClient.layerProtocolSocket({ retryTransientErrors: false, retrySchedule: settings.reconnect })
-      .pipe(
-        Layer.provide(Layer.effect(Socket.Socket, makeClientSocket({ host, port, tls: settings.tls }))),
-        Layer.provide(RpcSerialization.layerMsgPack)
-      )
-    const build = Effect.gen(this, function*() {
-      const context = yield* Layer.buildWithScope(protocol, this.scope)
-      this.client = yield* RpcClient.make(RemotingRpcs, { disableTracing: true }).pipe(
-        Effect.provide(context),
-        Scope.extend(this.scope)
-      )
-      const waiters = this.readyWaiters
-      this.readyWaiters = undefined
-      if (waiters !== undefined) for (const waiter of waiters) waiter()
-      yield* this.flushLoop()
-    })
-    this.flusher = pool.fork(build)
+    this.credit = pool.settings.window
+    this.reader = new FrameReader(pool.settings.maxFrameBytes)
+    if (refused !== undefined) {
+      this.state = CLOSED
+      this.failure = refused
+      this.link = undefined
+      this.connectTimer = undefined
+      return
+    }
+    let link: Transport.Link | undefined
+    try {
+      link = pool.settings.transport.connect(host, port, this)
+    } catch (error) {
+      // A bad address (a port out of range) fails here, not in a callback.
+      this.state = CLOSED
+      this.failure = new NodeUnreachable({ node: this.node, reason: `cannot connect: ${String(error)}` })
+    }
+    this.link = link
+    this.connectTimer = link === undefined ? undefined : setTimeout(
+      () => this.fail(new NodeUnreachable({ node: this.node, reason: "connect timed out" })),
+      pool.settings.connectTimeoutMillis
+    )
   }
 
-  private get ready(): Effect.Effect<Client> {
-    const client = this.client
-    if (client !== undefined) return Effect.succeed(client)
-    return Effect.async<Client>((resume) => {
-      const waiters = this.readyWaiters
-      if (waiters === undefined) return resume(Effect.sync(() => this.client!))
-      const waiter = () => resume(Effect.sync(() => this.client!))
-      waiters.push(waiter)
-    })
+  get closed(): boolean {
+    return this.state === CLOSED
   }
 
-  // ------------------------------------------------------------------- tells
+  // ------------------------------------------------------------- link events
 
-  /** Queues one encoded tell; false when the outbox is full. */
+  onOpen(): void {
+    if (this.state !== CONNECTING) return
+    this.state = HANDSHAKE
+    this.link!.write(hello(this.pool.settings.token, this.pool.system))
+  }
+
+  onData(chunk: Buffer): void {
+    const error = this.reader.push(chunk, (body) => this.onFrame(body))
+    if (error !== undefined) this.fail(new NodeUnreachable({ node: this.node, reason: `malformed frame: ${error}` }))
+  }
+
+  onClose(reason: string | undefined): void {
+    this.fail(new NodeUnreachable({ node: this.node, reason: reason ?? "connection closed" }))
+  }
+
+  private onFrame(body: Buffer): boolean {
+    if (this.state === CLOSED) return false
+    const type = body[0]
+    if (this.state === HANDSHAKE) {
+      const welcome = type === FrameType.Welcome ? parseWelcome(body.subarray(1)) : undefined
+      if (welcome === undefined) {
+        this.fail(new NodeUnreachable({ node: this.node, reason: "not an effect-actors node (bad handshake)" }))
+        return false
+      }
+      if (!welcome.accepted) {
+        this.fail(new Unauthorized({ node: this.node, reason: welcome.text }))
+        return false
+      }
+      clearTimeout(this.connectTimer)
+      this.state = OPEN
+      this.pool.opened(this)
+      this.flush()
+      return true
+    }
+    switch (type) {
+      case FrameType.Reply: {
+        if (body.length < 5) break
+        const id = body.readUInt32BE(1)
+        const pending = this.pending.get(id)
+        const payload = unpack(body.subarray(5))
+        if (!Array.isArray(payload) || (payload[0] !== 0 && payload[0] !== 1)) break
+        if (pending !== undefined) {
+          this.pending.delete(id)
+          pending.complete(payload as unknown as ReplyPayload)
+        }
+        return true
+      }
+      case FrameType.Credit: {
+        const payload = unpack(body.subarray(1))
+        if (!Array.isArray(payload)) break
+        let granted = 0
+        for (let i = 0; i + 1 < payload.length; i += 2) {
+          const to: unknown = payload[i]
+          const count: unknown = payload[i + 1]
+          if (typeof to !== "string" || typeof count !== "number") continue
+          const left = (this.unconfirmed.get(to) ?? 0) - count
+          if (left > 0) this.unconfirmed.set(to, left)
+          else this.unconfirmed.delete(to)
+          granted += count
+        }
+        this.credit = Math.min(this.pool.settings.window, this.credit + granted)
+        this.releaseRoom()
+        return true
+      }
+      case FrameType.Terminated: {
+        const payload = unpack(body.subarray(1))
+        if (!Array.isArray(payload) || payload.length !== 3) break
+        const [watcher, address, reason] = payload as Array<unknown>
+        if (typeof watcher === "string" && typeof address === "string" && typeof reason === "string") {
+          this.pool.settings.onTerminated(watcher, address, reason)
+        }
+        return true
+      }
+    }
+    this.fail(new NodeUnreachable({ node: this.node, reason: `malformed frame of type ${type} from the node` }))
+    return false
+  }
+
+  // ------------------------------------------------------------------ tells
+
+  /** Queues one encoded tell; false when there is no credit. */
   offer(to: string, from: string, encoded: unknown): boolean {
-    if (this.pending >= this.pool.settings.maxPending) return false
+    if (this.credit <= 0) return false
+    this.credit--
     const last = this.last
     if (last !== undefined && last.to === to && last.from === from) last.messages.push(encoded)
     else {
-      const entry: Codec.BatchEntry = { to, from, messages: [encoded] }
-      this.outbox.push(entry)
-      this.last = entry
+      const run = new TellRun(to, from, [encoded])
+      this.outbox.push(run)
+      this.last = run
     }
-    this.pending++
-    if (this.inFlight === 0 || this.pending >= this.pool.settings.maxBatch) this.wake()
+    this.queuedTells++
+    this.scheduleFlush()
     return true
   }
 
-  /** Waits until the outbox has room again. */
+  /** Waits until the connection has credit again (or closed). */
   get room(): Effect.Effect<void> {
     return Effect.async<void>((resume) => {
-      if (this.pending < this.pool.settings.maxPending || this.closed) return resume(Effect.void)
+      if (this.credit > 0 || this.state === CLOSED) return resume(Effect.void)
       const waiter = () => resume(Effect.void)
       this.roomWaiters.push(waiter)
       return Effect.sync(() => {
@@ -186,163 +291,183 @@ export class Connection {
     })
   }
 
-  private wake(): void {
-    const wake = this.wakeFlusher
-    if (wake !== undefined) {
-      this.wakeFlusher = undefined
-      wake()
-    }
+  private releaseRoom(): void {
+    while (this.roomWaiters.length > 0 && (this.credit > 0 || this.state === CLOSED)) this.roomWaiters.shift()!()
   }
 
-  private flushLoop(): Effect.Effect<void> {
-    const settings = this.pool.settings
-    const park = Effect.async<void>((resume) => {
-      this.wakeFlusher = () => resume(Effect.void)
-    })
-    return Effect.forever(Effect.suspend(() => {
-      if (!this.shouldSend(settings)) return park
-      this.takeAndSend()
-      return Effect.void
-    }))
-  }
+  // ------------------------------------------------------- asks and control
 
   /**
-   * Adaptive batching, like Nagle's algorithm: with nothing in flight, send
-   * what is there at once (a lone tell or ask waits for nobody); while a
-   * batch is in flight, let tells gather until a full batch is ready or an
-   * ask is waiting, up to `maxInFlight` batches.
+   * Sends a frame built with a fresh id and calls `complete` with the reply
+   * (or the error that ends the call). Returns a canceller.
    */
-  private shouldSend(settings: PoolSettings): boolean {
-    if (this.outbox.length === 0 || this.inFlight >= settings.maxInFlight) return false
-    return this.inFlight === 0 || this.pending >= settings.maxBatch || this.asksQueued > 0
+  call(build: (id: number) => Buffer, timeoutMillis: number, complete: Pending["complete"]): () => void {
+    if (this.state === CLOSED) {
+      complete(this.failure ?? new NodeUnreachable({ node: this.node, reason: "connection closed" }))
+      return () => {}
+    }
+    const id = this.nextId
+    this.nextId = id >= 0xfffffffe ? 1 : id + 1
+    this.pending.set(id, { complete, deadline: this.pool.now() + timeoutMillis })
+    this.outbox.push(build(id))
+    this.last = undefined
+    this.scheduleFlush()
+    return () => {
+      this.pending.delete(id)
+    }
   }
 
-  /** Takes up to `maxBatch` tells (or the tells before an ask, then the ask) and starts their calls. */
-  private takeAndSend(): void {
-    const settings = this.pool.settings
-    const batch: Array<Codec.BatchEntry> = []
+  /** A control call, typed by its request. */
+  control<R extends Protocol.ControlRequest>(
+    request: R,
+    timeoutMillis = this.pool.settings.askTimeoutMillis
+  ): Effect.Effect<Schema.WithResult.Success<R>, unknown> {
+    return Effect.async<unknown, unknown>((resume) => {
+      const payload = Schema.encodeSync(Protocol.ControlRequest)(request)
+      return Effect.sync(this.call((id) => frameWithId(FrameType.Control, id, pack(payload)), timeoutMillis, (reply) => {
+        if (reply instanceof Error) return resume(Effect.fail(reply))
+        if (reply[0] === 1) return resume(Effect.fail(errorOf(reply[1])))
+        const decoded = decodeControlSuccess(request, reply[1])
+        resume(Either.isRight(decoded) ? Effect.succeed(decoded.right) : Effect.fail(decoded.left))
+      }))
+    }) as never
+  }
+
+  // ------------------------------------------------------------------ writing
+
+  private scheduleFlush(): void {
+    this.used = true
+    if (this.flushQueued || this.state !== OPEN) return
+    this.flushQueued = true
+    process.nextTick(() => this.flush())
+  }
+
+  /** Writes the whole outbox as one write. */
+  private flush(): void {
+    this.flushQueued = false
+    if (this.state !== OPEN || this.outbox.length === 0) return
+    const frames: Array<Buffer> = []
+    const maxBatch = this.pool.settings.maxBatch
+    let flat: Array<unknown> = []
     let count = 0
-    while (this.outbox.length > 0 && count < settings.maxBatch) {
-      const item = this.outbox[0]!
-      if ("_tag" in item) {
-        if (batch.length > 0) break
-        this.outbox.shift()
-        this.asksQueued--
-        this.pool.fork(item.run)
-        return
+    const endTells = () => {
+      if (count === 0) return
+      frames.push(frame(FrameType.Tells, pack(flat)))
+      flat = []
+      count = 0
+    }
+    for (const item of this.outbox) {
+      if (!(item instanceof TellRun)) {
+        endTells()
+        frames.push(item)
+        continue
       }
-      const room = settings.maxBatch - count
-      if (item.messages.length <= room) {
-        this.outbox.shift()
-        if (item === this.last) this.last = undefined
-        batch.push(item)
-        count += item.messages.length
-      } else {
-        batch.push({ to: item.to, from: item.from, messages: item.messages.splice(0, room) })
+      this.unconfirmed.set(item.to, (this.unconfirmed.get(item.to) ?? 0) + item.messages.length)
+      let messages = item.messages
+      while (count + messages.length > maxBatch) {
+        const room = maxBatch - count
+        flat.push(item.to, item.from, messages.slice(0, room))
         count += room
+        endTells()
+        messages = messages.slice(room)
+      }
+      if (messages.length > 0) {
+        flat.push(item.to, item.from, messages)
+        count += messages.length
       }
     }
-    this.pending -= count
-    this.inFlight++
-    this.sendBatch(batch)
+    endTells()
+    this.outbox = []
+    this.last = undefined
+    this.queuedTells = 0
+    this.link!.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames))
+  }
+
+  // ------------------------------------------------------------------ ending
+
+  /** Fails calls whose deadline passed; true when the connection is idle. */
+  sweep(now: number): void {
+    for (const [id, pending] of this.pending) {
+      if (pending.deadline <= now) {
+        this.pending.delete(id)
+        pending.complete(new NodeUnreachable({ node: this.node, reason: "no answer in time" }))
+      }
+    }
+  }
+
+  get idle(): boolean {
+    return this.pending.size === 0 && this.outbox.length === 0 && this.watches === 0 &&
+      this.credit === this.pool.settings.window
+  }
+
+  /** Closes, failing what was pending with `error`. */
+  fail(error: Error): void {
+    if (this.state === CLOSED) return
+    const wasOpen = this.state === OPEN
+    this.state = CLOSED
+    this.failure = error
+    clearTimeout(this.connectTimer)
+    this.pool.forget(this, wasOpen)
+    this.link?.close()
+    const reason = `${(error as { _tag?: string })._tag ?? "Error"}: ${(error as { reason?: string }).reason ?? error.message}`
+    for (const pending of this.pending.values()) pending.complete(error)
+    this.pending.clear()
+    const settings = this.pool.settings
+    for (const item of this.outbox) {
+      if (!(item instanceof TellRun)) continue
+      const to = this.pool.addressOf(this.host, this.port, item.to)
+      for (const message of item.messages) settings.onUndelivered(to, message, `remote tell not delivered: ${reason}`)
+    }
+    this.outbox = []
+    this.last = undefined
+    if (this.unconfirmed.size > 0) {
+      const counts = [...this.unconfirmed].map(([target, count]) => ({ target, count }))
+      this.unconfirmed.clear()
+      settings.onUnconfirmed(this.node, counts)
+    }
+    if (wasOpen || this.watches > 0) settings.onLost(this.node, reason)
     this.releaseRoom()
+    for (const waiter of this.roomWaiters.splice(0)) waiter()
   }
 
-  private releaseRoom(): void {
-    const max = this.pool.settings.maxPending
-    while (this.roomWaiters.length > 0 && this.pending < max) this.roomWaiters.shift()!()
+  /** Closes an idle connection (nothing to fail). */
+  close(): void {
+    this.fail(new NodeUnreachable({ node: this.node, reason: "connection closed by this node" }))
   }
 
-  private sendBatch(batch: Array<Codec.BatchEntry>): void {
-    const client = this.client!
-    const bytes = Codec.encodeBatch(batch)
-    this.pool.fork(
-      client.Deliver({ batch: bytes }, { headers: this.headers }).pipe(
-        Effect.exit,
-        Effect.flatMap((exit) =>
-          Effect.sync(() => {
-            this.inFlight--
-            this.wake()
-            if (Exit.isFailure(exit)) this.undelivered(batch, exit.cause)
-          })
-        )
-      )
-    )
-  }
-
-  private undelivered(batch: Array<Codec.BatchEntry>, cause: Cause.Cause<unknown>): void {
-    const failure = Cause.failureOption(cause)
-    const error = Option.isSome(failure)
-      ? callError(this.node)(failure.value as ActorError)
-      : new NodeUnreachable({ node: this.node, reason: "interrupted" })
-    const detail = (error as { readonly reason?: unknown }).reason
-    const reason = `remote tell not delivered: ${(error as { _tag: string })._tag}: ${
-      typeof detail === "string" ? detail : reasonOf(error)
-    }`
-    for (const entry of batch) {
-      const to = this.pool.addressOf(this.host, this.port, entry.to)
-      for (const message of entry.messages) this.pool.settings.onUndelivered(to, message, reason)
-    }
-  }
-
-  /** Tells behind which an ask must queue (so it cannot overtake them). */
-  private get busy(): boolean {
-    return this.outbox.length > 0 || this.inFlight > 0 || this.client === undefined
-  }
-
-  // -------------------------------------------------------------------- asks
-
-  /** Runs a call now, or through the outbox when tells are still on their way. */
-  ordered<A, E>(call: (client: Client) => Effect.Effect<A, E>): Effect.Effect<A, E> {
-    if (!this.busy) return call(this.client!)
-    return Effect.async<A, E>((resume) => {
-      const item: AskItem = {
-        _tag: "Ask",
-        run: Effect.flatMap(this.ready, (client) =>
-          Effect.matchCause(call(client), {
-            onSuccess: (a) => resume(Effect.succeed(a)),
-            onFailure: (cause) => resume(Effect.failCause(cause))
-          }))
-      }
-      this.outbox.push(item)
-      this.asksQueued++
-      this.last = undefined
-      this.wake()
-    })
-  }
-
-  /** A call that need not keep order with tells (lookup, spawn, probes). */
-  call<A, E>(f: (client: Client) => Effect.Effect<A, E>): Effect.Effect<A, E> {
-    return Effect.flatMap(this.ready, f)
-  }
-
-  /** Waits (up to `timeout`) until every queued tell has been sent and answered. */
+  /** Waits (up to `timeout`) until queued tells have left and been confirmed. */
   drained(timeout: Duration.DurationInput): Effect.Effect<void> {
     const poll: Effect.Effect<void> = Effect.suspend(() =>
-      this.outbox.length === 0 && this.inFlight === 0 ? Effect.void : Effect.zipRight(Effect.sleep("5 millis"), poll)
+      this.state === CLOSED || (this.outbox.length === 0 && this.credit === this.pool.settings.window)
+        ? Effect.void
+        : Effect.zipRight(Effect.sleep("5 millis"), poll)
     )
     // Finalizers run uninterruptibly: the poll must be interruptible for the timeout to end it.
     return Effect.ignore(Effect.timeout(Effect.interruptible(poll), timeout))
   }
+}
 
-  close(): Effect.Effect<void> {
-    return Effect.suspend(() => {
-      this.closed = true
-      const fiber = this.flusher
-      this.releaseRoom()
-      for (const waiter of this.roomWaiters.splice(0)) waiter()
-      return Effect.zipRight(
-        fiber === undefined ? Effect.void : Fiber.interrupt(fiber),
-        Scope.close(this.scope, Exit.void)
-      )
-    })
+const controlDecoders = new Map<string, (u: unknown) => Either.Either<unknown, unknown>>()
+
+const decodeControlSuccess = (request: Protocol.ControlRequest, value: unknown): Either.Either<unknown, unknown> => {
+  let decode = controlDecoders.get(request._tag)
+  if (decode === undefined) {
+    const schema = Schema.successSchema(request as unknown as Schema.WithResult.Any) as Schema.Schema<unknown, unknown>
+    const decodeEither = Schema.decodeUnknownEither(schema)
+    decode = (u) =>
+      Either.mapLeft(decodeEither(u), (e) => new DecodeError({ address: "", messageTag: request._tag, reason: e.message }))
+    controlDecoders.set(request._tag, decode)
   }
+  return decode(value)
 }
 
 /** The connections of one node (or one `RemoteClient`), by `host:port`. */
 export class Pool {
   readonly connections = new Map<string, Connection>()
   private readonly pids = new Map<string, RemotePid>()
+  /** Nodes that refused a connection lately: calls fail fast until `until`. */
+  private readonly down = new Map<string, { until: number; delay: number; reason: string }>()
+  private readonly timer: ReturnType<typeof setInterval>
   closed = false
 
   constructor(
@@ -350,27 +475,96 @@ export class Pool {
     private readonly runtime: Runtime.Runtime<never>,
     readonly system: string,
     private readonly clock: Clock.Clock
-  ) {}
+  ) {
+    // Deadlines of calls and idle connections, checked a few times a second.
+    const every = Math.max(50, Math.min(250, Math.floor(settings.idleTimeoutMillis / 4)))
+    this.timer = setInterval(() => this.sweep(), every)
+    this.timer.unref()
+  }
+
+  now(): number {
+    return this.clock.unsafeCurrentTimeMillis()
+  }
 
   fork<A, E>(effect: Effect.Effect<A, E>): Fiber.RuntimeFiber<A, E> {
     return Runtime.runFork(this.runtime)(effect)
   }
 
+  /** The connection to a node, opened now if there is none. */
   connection(host: string, port: number): Connection {
     const key = nodeKey(host, port)
-    let connection = this.connections.get(key)
-    if (connection === undefined) {
-      connection = new Connection(this, host, port)
-      this.connections.set(key, connection)
+    const existing = this.connections.get(key)
+    if (existing !== undefined) return existing
+    if (this.closed) return new Connection(this, host, port, new NodeUnreachable({ node: key, reason: "client closed" }))
+    const down = this.down.get(key)
+    if (down !== undefined && down.until > this.now()) {
+      return new Connection(this, host, port, new NodeUnreachable({ node: key, reason: down.reason }))
     }
+    if (this.connections.size >= this.settings.maxConnections && !this.evictOne()) {
+      return new Connection(
+        this,
+        host,
+        port,
+        new NodeUnreachable({ node: key, reason: `connection pool full (${this.settings.maxConnections})` })
+      )
+    }
+    const connection = new Connection(this, host, port)
+    // The constructor may have failed synchronously (and forgotten itself).
+    if (!connection.closed) this.connections.set(key, connection)
     return connection
   }
 
-  addressOf(host: string, port: number, path: string): Address {
-    return new Address({ system: this.system, host, port, path: path.split("/") })
+  private evictOne(): boolean {
+    let candidate: Connection | undefined
+    for (const connection of this.connections.values()) {
+      if (!connection.idle) continue
+      if (candidate === undefined || (!connection.used && candidate.used)) candidate = connection
+    }
+    candidate?.close()
+    return candidate !== undefined
   }
 
-  /** The PID of a remote actor (one object per address, reused). */
+  /** A connection completed its handshake. */
+  opened(connection: Connection): void {
+    this.down.delete(connection.node)
+  }
+
+  /** A connection closed; one that never opened marks its node down for a while. */
+  forget(connection: Connection, wasOpen: boolean): void {
+    if (this.connections.get(connection.node) === connection) this.connections.delete(connection.node)
+    if (!wasOpen && !this.closed) {
+      const previous = this.down.get(connection.node)
+      const delay = previous === undefined ? 100 : Math.min(2000, previous.delay * 2)
+      this.down.set(connection.node, { until: this.now() + delay, delay, reason: "connection refused lately" })
+    }
+  }
+
+  private sweep(): void {
+    const now = this.now()
+    const every = Math.max(50, Math.min(250, Math.floor(this.settings.idleTimeoutMillis / 4)))
+    for (const connection of [...this.connections.values()]) {
+      connection.sweep(now)
+      if (connection.used || !connection.idle) {
+        connection.used = false
+        connection.idleSweeps = 0
+      } else if (++connection.idleSweeps * every >= this.settings.idleTimeoutMillis) {
+        connection.close()
+      }
+    }
+    for (const [key, down] of this.down) if (down.until <= now - 60_000) this.down.delete(key)
+  }
+
+  addressOf(host: string, port: number, path: string): Address {
+    const at = path.indexOf("@")
+    return new Address({
+      system: at < 0 ? "" : path.slice(0, at),
+      host,
+      port,
+      path: path.slice(at + 1).split("/")
+    })
+  }
+
+  /** The PID of a remote actor (one object per address, reused). Opens nothing. */
   pid(address: Address, tags?: ReadonlySet<string>): RemotePid {
     const key = address.toString()
     let pid = this.pids.get(key)
@@ -384,14 +578,14 @@ export class Pool {
 
   /**
    * Resolves an address decoded from a message or a reply (`Pid.schema`):
-   * remote addresses become remote PIDs; a `RemoteClient`'s pool has no
-   * local actors. Set by the remoting layer to the system's resolver.
+   * remote addresses become remote PIDs (opening nothing); a `RemoteClient`'s
+   * pool has no local actors. The remoting layer sets the system's resolver.
    */
   decodeContext: Codec.DecodeContext = Context.make(Resolver, {
     resolve: (address) => address.host === "" ? undefined : this.pid(address)
   })
 
-  /** The PID for a sender address from the wire. */
+  /** The PID for a sender address from the wire: data only, nothing is opened. */
   pidOf(text: string): RemotePid | undefined {
     const cached = this.pids.get(text)
     if (cached !== undefined) return cached
@@ -402,14 +596,14 @@ export class Pool {
   close(): Effect.Effect<void> {
     return Effect.suspend(() => {
       this.closed = true
+      clearInterval(this.timer)
       const all = [...this.connections.values()]
-      this.connections.clear()
       this.pids.clear()
       // Tells already queued get a short chance to leave before the sockets
       // close. Everything here runs on the clock the pool was built with: a
       // finalizer may run where another clock (a TestClock) is current.
       return Effect.withClock(
-        Effect.forEach(all, (c) => Effect.zipRight(c.drained("1 second"), c.close()), {
+        Effect.forEach(all, (c) => Effect.zipRight(c.drained("1 second"), Effect.sync(() => c.close())), {
           discard: true,
           concurrency: "unbounded"
         }),
@@ -435,13 +629,13 @@ const currentSender = (): string => {
   return text
 }
 
-/** The PID of an actor on another node. */
+/** The PID of an actor on another node. Holding one opens nothing: the first send does. */
 export class RemotePid implements Pid.Pid<Tagged> {
   readonly [Pid.TypeId]: Pid.TypeId = Pid.TypeId
   /** The target as the receiving node resolves it: `system@path`, or `path` when the system is unknown. */
   readonly path: string
-
-  private pooled: Connection | undefined = undefined
+  readonly node: string
+  private current: Connection | undefined = undefined
 
   constructor(
     readonly address: Address,
@@ -452,14 +646,16 @@ export class RemotePid implements Pid.Pid<Tagged> {
     // system that now listens on this host and port ("wrong target node").
     const path = address.path.join("/")
     this.path = address.system === "" ? path : `${address.system}@${path}`
+    this.node = nodeKey(address.host, address.port)
   }
 
-  /**
-   * The connection to the actor's node, opened when first needed: a PID
-   * decoded from a message is only an address until something is sent.
-   */
+  /** The connection to the actor's node (opened on first use, replaced when it closed). */
   get connection(): Connection {
-    return this.pooled ??= this.pool.connection(this.address.host, this.address.port)
+    const current = this.current
+    if (current !== undefined && !current.closed) return current
+    const connection = this.pool.connection(this.address.host, this.address.port)
+    this.current = connection
+    return connection
   }
 
   get name(): string {
@@ -476,21 +672,29 @@ export class RemotePid implements Pid.Pid<Tagged> {
     )
   }
 
-  tell(message: Tagged): Effect.Effect<void, DecodeError | UnknownMessage> {
-    return Effect.suspend(() => {
+  tell(message: Tagged): Effect.Effect<void, DecodeError | UnknownMessage | MailboxFull> {
+    return Effect.suspend((): Effect.Effect<void, DecodeError | UnknownMessage | MailboxFull> => {
       const encoded = this.encode(message)
       if (Either.isLeft(encoded)) return Effect.fail(encoded.left)
-      return this.offer(currentSender(), encoded.right)
+      return this.offer(currentSender(), encoded.right, message._tag)
     })
   }
 
-  private offer(from: string, encoded: unknown): Effect.Effect<void> {
+  private offer(from: string, encoded: unknown, tag: string): Effect.Effect<void, MailboxFull> {
     const connection = this.connection
     if (connection.offer(this.path, from, encoded)) return Effect.void
-    // Flow control: the outbox is full, wait for room (never drop).
-    const retry: Effect.Effect<void> = Effect.flatMap(connection.room, () =>
-      connection.closed || connection.offer(this.path, from, encoded) ? Effect.void : retry)
-    return retry
+    if (connection.closed) {
+      // Refused at once (node down lately, pool full): a deadletter here.
+      this.pool.settings.onUndelivered(this.address, encoded, "remote tell not delivered: node unreachable")
+      return Effect.void
+    }
+    if (this.pool.settings.backpressure === "fail") {
+      return Effect.fail(
+        new MailboxFull({ address: this.address.toString(), messageTag: tag, capacity: this.pool.settings.window })
+      )
+    }
+    // Flow control: no credit, wait for the node to confirm (never drop).
+    return Effect.flatMap(connection.room, () => this.offer(from, encoded, tag))
   }
 
   /**
@@ -502,52 +706,55 @@ export class RemotePid implements Pid.Pid<Tagged> {
     message: Q,
     options?: Pid.AskOptions
   ): Effect.Effect<ReplyOf<Q>, FailureOf<Q> | AskError | UnknownMessage> {
-    const settings = this.connection.pool.settings
+    const settings = this.pool.settings
     const millis = options?.timeout === undefined
       ? settings.askTimeoutMillis
       : Duration.toMillis(Duration.decode(options.timeout))
     if (!(millis > 0) || !Number.isFinite(millis)) {
       return Effect.fail(new InvalidArgument({ reason: `ask timeout must be positive, got ${millis} ms` }))
     }
-    return Effect.suspend(() => {
+    // The node fails an ask with an ActorError or the request's own failure, decoded with its schema.
+    return Effect.async<ReplyOf<Q>, FailureOf<Q> | AskError | UnknownMessage>((resume) => {
       const encoded = this.encode(message)
-      if (Either.isLeft(encoded)) return Effect.fail(encoded.left)
+      if (Either.isLeft(encoded)) return resume(Effect.fail(encoded.left))
       const from = currentSender()
-      const node = this.connection.node
-      const address = this.address.toString()
-      return this.connection.ordered((client) =>
-        client.Ask({ to: this.path, from, message: encoded.right, timeoutMillis: millis }, {
-          headers: this.connection.headers
-        })
-      ).pipe(
-        Effect.mapError(callError(node)),
-        Effect.flatMap((reply) => {
-          const decoded = Codec.decodeReply(message, reply, this.pool.decodeContext)
-          if (Either.isLeft(decoded)) {
-            return Effect.fail(new DecodeError({ address, messageTag: message._tag, reason: decoded.left }))
-          }
-          // Decoded with the request's own success and failure schemas.
-          const result = decoded.right as Either.Either<ReplyOf<Q>, FailureOf<Q>>
-          return Either.isRight(result) ? Effect.succeed(result.right) : Effect.fail(result.left)
-        }),
-        Effect.timeoutFail({
-          duration: millis + settings.graceMillis,
-          onTimeout: () => new AskTimeout({ address, messageTag: message._tag, timeoutMillis: millis })
-        })
+      const payload = pack([this.path, from, encoded.right, millis])
+      const cancel = this.connection.call(
+        (id) => frameWithId(FrameType.Ask, id, payload),
+        millis + settings.graceMillis,
+        (reply) => resume(this.askResult(message, millis, reply) as Exit.Exit<ReplyOf<Q>, FailureOf<Q> | AskError>)
       )
-    }) as Effect.Effect<ReplyOf<Q>, FailureOf<Q> | AskError | UnknownMessage>
+      return Effect.sync(cancel)
+    })
   }
 
-  batchTell(messages: Iterable<Tagged>): Effect.Effect<void, DecodeError | UnknownMessage> {
-    return Effect.suspend(() => {
+  private askResult(message: Tagged, millis: number, reply: ReplyPayload | Error): Exit.Exit<unknown, unknown> {
+    if (reply instanceof Error) {
+      return reply instanceof NodeUnreachable && reply.reason === "no answer in time"
+        ? Exit.fail(new AskTimeout({ address: this.address.toString(), messageTag: message._tag, timeoutMillis: millis }))
+        : Exit.fail(reply)
+    }
+    if (reply[0] === 1) return Exit.fail(errorOf(reply[1]))
+    const decoded = Codec.decodeReply(message, reply[1], this.pool.decodeContext)
+    if (Either.isLeft(decoded)) {
+      return Exit.fail(
+        new DecodeError({ address: this.address.toString(), messageTag: message._tag, reason: decoded.left })
+      )
+    }
+    const result = decoded.right
+    return Either.isRight(result) ? Exit.succeed(result.right) : Exit.fail(result.left)
+  }
+
+  batchTell(messages: Iterable<Tagged>): Effect.Effect<void, DecodeError | UnknownMessage | MailboxFull> {
+    return Effect.suspend((): Effect.Effect<void, DecodeError | UnknownMessage | MailboxFull> => {
       const from = currentSender()
-      const all: Array<unknown> = []
+      const all: Array<readonly [unknown, string]> = []
       for (const message of messages) {
         const encoded = this.encode(message)
         if (Either.isLeft(encoded)) return Effect.fail(encoded.left)
-        all.push(encoded.right)
+        all.push([encoded.right, message._tag])
       }
-      return Effect.forEach(all, (encoded) => this.offer(from, encoded), { discard: true })
+      return Effect.forEach(all, ([encoded, tag]) => this.offer(from, encoded, tag), { discard: true })
     })
   }
 
@@ -568,39 +775,34 @@ export class RemotePid implements Pid.Pid<Tagged> {
   }
 
   private stopCall(kill: boolean): Effect.Effect<void> {
-    return this.connection.ordered((client) =>
-      client.Stop({ name: this.path, kill }, { headers: this.connection.headers })
-    ).pipe(Effect.ignore)
+    return Effect.ignore(this.connection.control(new Protocol.Stop({ name: this.path, kill })))
   }
 
   get stop(): Effect.Effect<void> {
-    return this.stopCall(false)
+    return Effect.suspend(() => this.stopCall(false))
   }
 
   get kill(): Effect.Effect<void> {
-    return this.stopCall(true)
+    return Effect.suspend(() => this.stopCall(true))
   }
 
   /** Fails with `ActorNotFound` when no actor holds this address any more, or with a restart's own errors. */
   get restart(): Effect.Effect<void, AskError> {
-    return this.connection.ordered((client) =>
-      client.Respawn({ name: this.path }, { headers: this.connection.headers })
-    ).pipe(
-      // The node answers Respawn with ActorNotFound or the local restart's AskError; the rest are RemoteErrors.
-      Effect.mapError((error) => callError(this.connection.node)(error) as AskError)
-    )
+    // The node answers Respawn with ActorNotFound or the local restart's AskError; the rest are RemoteErrors.
+    return Effect.suspend(() => this.connection.control(new Protocol.Respawn({ name: this.path }))) as Effect.Effect<
+      void,
+      AskError
+    >
   }
 
   get isAlive(): Effect.Effect<boolean> {
-    return this.connection.call((client) => client.Lookup({ name: this.path }, { headers: this.connection.headers }))
-      .pipe(
-        Effect.map((found) => found !== null),
-        Effect.orElseSucceed(() => false)
-      )
+    return Effect.suspend(() => this.connection.control(new Protocol.Lookup({ name: this.path }))).pipe(
+      Effect.map((found) => found !== null),
+      Effect.orElseSucceed(() => false)
+    )
   }
 
   get metrics(): Effect.Effect<ActorMetrics> {
-    const connection = this.connection
     const empty: ActorMetrics = {
       address: this.address.toString(),
       processed: 0,
@@ -611,7 +813,7 @@ export class RemotePid implements Pid.Pid<Tagged> {
       lastProcessingMillis: Option.none()
     }
     // An unreachable node or a stopped actor reads as an empty snapshot: the signature has no error channel.
-    return connection.call((client) => client.Metrics({ name: this.path }, { headers: connection.headers })).pipe(
+    return Effect.suspend(() => this.connection.control(new Protocol.GetMetrics({ name: this.path }))).pipe(
       Effect.orElseSucceed(() => empty)
     )
   }
@@ -647,18 +849,6 @@ export class RemotePid implements Pid.Pid<Tagged> {
   }
 }
 
-/** How long a probe of a watched node may take. */
+/** One probe of a node: its `NodeInfo` within `timeout`. */
 export const probe = (connection: Connection, timeout: Duration.Duration): Effect.Effect<void, unknown> =>
-  connection.call((client) => client.NodeInfo(undefined, { headers: connection.headers })).pipe(
-    Effect.mapError(callError(connection.node)),
-    Effect.timeoutFail({
-      duration: timeout,
-      onTimeout: () => new NodeUnreachable({ node: connection.node, reason: "no answer to a probe" })
-    }),
-    Effect.asVoid
-  )
-
-/** Builds the schedule of a reconnect from a number of milliseconds. */
-export const defaultReconnect: Schedule.Schedule<unknown, unknown> = Schedule.exponential("100 millis", 2).pipe(
-  Schedule.union(Schedule.spaced("2 seconds"))
-)
+  Effect.asVoid(connection.control(new Protocol.GetNodeInfo(), Duration.toMillis(timeout)))

@@ -1,20 +1,28 @@
 /**
  * A system's remoting state: the kinds it may spawn for other nodes, the
- * remote watchers of its actors, the remote actors its actors watch (with a
- * probe per watched node), and the hooks the core calls (`RemoteHooks`).
+ * remote watchers of its actors (each tied to the connection it came on),
+ * the remote actors its actors watch (with a probe per watched node), the
+ * control calls it serves, and the hooks the core calls (`RemoteHooks`).
+ *
+ * Addresses that arrive from the wire (senders, watchers) are data: a
+ * sender becomes a PID that opens a connection only if a handler sends to
+ * it; a watcher is answered on the connection its `Watch` came on.
  *
  * @internal
  */
 import { Effect, Either, type Fiber, Option } from "effect"
 import type * as Actor from "../../Actor.js"
 import { Address, parse as parseAddress } from "../../Address.js"
-import type { RemoteError } from "../../Errors.js"
+import { ActorNotFound, KindNotRegistered, type RemoteError } from "../../Errors.js"
 import * as Events from "../../EventStream.js"
 import { type Tagged, Terminated } from "../../Message.js"
 import type * as Pid from "../../Pid.js"
 import type { Cell } from "../../internal/cell.js"
 import type { RemoteHooks, SystemImpl } from "../../internal/system.js"
-import { callError, type Pool, probe, RemotePid } from "./connection.js"
+import * as Protocol from "../Protocol.js"
+import type { Pool } from "./connection.js"
+import { probe, RemotePid } from "./connection.js"
+import type { Inbound } from "./inbound.js"
 
 /** A definition any node may spawn here. */
 export type AnyDefinition = Actor.Definition<Tagged, unknown, never>
@@ -26,8 +34,8 @@ interface Watched {
 
 /** @internal */
 export class Node implements RemoteHooks {
-  /** Remote watchers (addresses) of local cells. */
-  private readonly remoteWatchers = new Map<Cell, Set<string>>()
+  /** Connections on which remote actors watch a local cell. */
+  private readonly remoteWatchers = new Map<Cell, Set<Inbound>>()
   /** Remote actors watched by local cells, by address. */
   private readonly watched = new Map<string, Watched>()
   /** The remote actors each local cell watches. */
@@ -37,7 +45,8 @@ export class Node implements RemoteHooks {
   constructor(
     readonly impl: SystemImpl,
     readonly pool: Pool,
-    readonly kinds: ReadonlyMap<string, AnyDefinition>
+    readonly kinds: ReadonlyMap<string, AnyDefinition>,
+    readonly epoch: number
   ) {}
 
   get node(): string {
@@ -65,6 +74,70 @@ export class Node implements RemoteHooks {
         reason
       })
     )
+  }
+
+  /** A local cell by `path` or `system@path` (another system's name: none). */
+  resolve(target: string): Cell | undefined {
+    const at = target.indexOf("@")
+    if (at < 0) return this.impl.lookup(target)
+    return target.slice(0, at) === this.impl.name ? this.impl.lookup(target.slice(at + 1)) : undefined
+  }
+
+  /** Why a target was not found: another system's name means the sender's address is stale. */
+  notFoundReason(target: string): string {
+    const at = target.indexOf("@")
+    return at >= 0 && target.slice(0, at) !== this.impl.name
+      ? `wrong target node: ${this.node} runs system ${this.impl.name}`
+      : "actor not found"
+  }
+
+  /** The PID of a sender address from the wire (nothing is opened until someone sends to it). */
+  senderOf(from: string): Pid.Pid<never> | undefined {
+    if (from === "") return undefined
+    return this.pool.pidOf(from) as unknown as Pid.Pid<never> | undefined
+  }
+
+  // --------------------------------------------------------- control calls
+
+  /** Serves one control call that came on `inbound`. */
+  control(request: Protocol.ControlRequest, inbound: Inbound): Effect.Effect<unknown, unknown> {
+    const impl = this.impl
+    const found = (name: string) =>
+      Effect.suspend(() => {
+        const cell = this.resolve(name)
+        return cell === undefined ? Effect.fail(new ActorNotFound({ actorName: name })) : Effect.succeed(cell)
+      })
+    switch (request._tag) {
+      case "Lookup":
+        return Effect.sync(() => {
+          const cell = this.resolve(request.name)
+          return cell === undefined ? null : { address: cell.addressString(), kind: cell.def.kind }
+        })
+      case "Spawn": {
+        const definition = this.kinds.get(request.kind)
+        if (definition === undefined) return Effect.fail(new KindNotRegistered({ kind: request.kind, node: this.node }))
+        return Effect.map(impl.spawn(definition, request.name, undefined, undefined), (pid) => pid.address.toString())
+      }
+      case "Respawn":
+        return Effect.flatMap(found(request.name), (cell) => cell.pid.restart)
+      case "Stop":
+        return Effect.flatMap(found(request.name), (cell) => request.kill ? cell.pid.kill : cell.pid.stop)
+      case "Watch":
+        return Effect.sync(() => this.addRemoteWatcher(request.target, request.watcher, inbound))
+      case "Unwatch":
+        return Effect.sync(() => this.removeRemoteWatcher(request.target, request.watcher, inbound))
+      case "Metrics":
+        return Effect.flatMap(found(request.name), (cell) => cell.pid.metrics)
+      case "NodeInfo":
+        return Effect.sync(() => ({
+          system: impl.name,
+          host: impl.host,
+          port: impl.port,
+          epoch: this.epoch,
+          actors: impl.live,
+          kinds: [...this.kinds.keys()]
+        }))
+    }
   }
 
   // ------------------------------------------------------------ RemoteHooks
@@ -98,16 +171,14 @@ export class Node implements RemoteHooks {
     }
     targets.add(key)
     const connection = target.connection
-    const watcherAddress = watcher.addressString()
+    connection.watches++
     this.pool.fork(
-      connection.call((client) =>
-        client.Watch({ target: target.path, watcher: watcherAddress }, { headers: connection.headers })
-      ).pipe(
-        Effect.mapError(callError(connection.node)),
+      connection.control(new Protocol.Watch({ target: target.path, watcher: watcher.addressString() })).pipe(
         Effect.matchEffect({
           onFailure: (error) =>
             Effect.sync(() => this.terminated(key, watcher, `${(error as { _tag: string })._tag}: ${String(error)}`)),
-          onSuccess: (alive) => Effect.sync(() => alive ? this.startProbe(connection.node) : this.terminated(key, watcher, "Stopped"))
+          onSuccess: (alive) =>
+            Effect.sync(() => alive ? this.startProbe(target.node) : this.terminated(key, watcher, "Stopped"))
         })
       )
     )
@@ -117,21 +188,18 @@ export class Node implements RemoteHooks {
     if (!(target instanceof RemotePid)) return
     const key = target.address.toString()
     if (!this.forget(key, watcher)) return
-    const connection = target.connection
     this.pool.fork(
-      connection.call((client) =>
-        client.Unwatch({ target: target.path, watcher: watcher.addressString() }, { headers: connection.headers })
-      ).pipe(Effect.ignore)
+      Effect.ignore(target.connection.control(new Protocol.Unwatch({ target: target.path, watcher: watcher.addressString() })))
     )
   }
 
   stopped(cell: Cell, reason: string): void {
     if (this.remoteWatchers.size > 0) {
-      const watchers = this.remoteWatchers.get(cell)
-      if (watchers !== undefined) {
+      const inbounds = this.remoteWatchers.get(cell)
+      if (inbounds !== undefined) {
         this.remoteWatchers.delete(cell)
         const address = cell.addressString()
-        for (const watcher of watchers) this.notifyTerminated(watcher, address, reason)
+        for (const inbound of inbounds) inbound.terminated(cell, address, reason)
       }
     }
     if (this.watching.size > 0) {
@@ -142,43 +210,54 @@ export class Node implements RemoteHooks {
 
   // ----------------------------------------------------- watchers of ours
 
-  /** A local cell by `path` or `system@path` (another system's name: none). */
-  resolve(target: string): Cell | undefined {
-    const at = target.indexOf("@")
-    if (at < 0) return this.impl.lookup(target)
-    return target.slice(0, at) === this.impl.name ? this.impl.lookup(target.slice(at + 1)) : undefined
-  }
-
   /** A remote watcher registers on a local actor; false when the actor is not alive. */
-  addRemoteWatcher(path: string, watcher: string): boolean {
+  addRemoteWatcher(path: string, watcher: string, inbound: Inbound): boolean {
     const cell = this.resolve(path)
-    if (cell === undefined) return false
-    let watchers = this.remoteWatchers.get(cell)
+    if (cell === undefined || inbound.closed) return false
+    let inbounds = this.remoteWatchers.get(cell)
+    if (inbounds === undefined) {
+      inbounds = new Set()
+      this.remoteWatchers.set(cell, inbounds)
+    }
+    inbounds.add(inbound)
+    let watchers = inbound.watches.get(cell)
     if (watchers === undefined) {
       watchers = new Set()
-      this.remoteWatchers.set(cell, watchers)
+      inbound.watches.set(cell, watchers)
     }
     watchers.add(watcher)
     return true
   }
 
-  removeRemoteWatcher(path: string, watcher: string): void {
+  removeRemoteWatcher(path: string, watcher: string, inbound: Inbound): void {
     const cell = this.resolve(path)
-    if (cell !== undefined) this.remoteWatchers.get(cell)?.delete(watcher)
+    if (cell === undefined) return
+    const watchers = inbound.watches.get(cell)
+    if (watchers === undefined) return
+    watchers.delete(watcher)
+    if (watchers.size > 0) return
+    inbound.watches.delete(cell)
+    this.remoteWatchers.get(cell)?.delete(inbound)
   }
 
-  private notifyTerminated(watcher: string, address: string, reason: string): void {
-    const parsed = parseAddress(watcher)
-    if (parsed === undefined) return
-    const connection = this.pool.connection(parsed.host, parsed.port)
-    this.pool.fork(
-      connection.call((client) =>
-        client.Terminated({ watcher: parsed.path.join("/"), address, reason }, { headers: connection.headers })
-      ).pipe(Effect.ignore)
-    )
+  /** A connection from another node closed: its watches go with it. */
+  inboundClosed(inbound: Inbound): void {
+    for (const cell of inbound.watches.keys()) {
+      const inbounds = this.remoteWatchers.get(cell)
+      inbounds?.delete(inbound)
+      if (inbounds !== undefined && inbounds.size === 0) this.remoteWatchers.delete(cell)
+    }
+    inbound.watches.clear()
   }
 
   // ------------------------------------------------------- watched by ours
+
+  /** A node told us a watched actor stopped (`watcher` is the local watcher's address). */
+  remoteTerminated(watcher: string, address: string, reason: string): void {
+    const parsed = parseAddress(watcher)
+    const cell = parsed === undefined ? undefined : this.impl.lookup(parsed.path.join("/"))
+    if (cell !== undefined) this.terminated(address, cell, reason)
+  }
 
   /** A watched remote actor stopped (or its node stopped answering). */
   terminated(key: string, only: Cell | undefined, reason: string): void {
@@ -200,12 +279,14 @@ export class Node implements RemoteHooks {
     const targets = this.watching.get(watcher)
     targets?.delete(key)
     if (targets !== undefined && targets.size === 0) this.watching.delete(watcher)
+    const connection = this.pool.connections.get(entry.pid.node)
+    if (connection !== undefined && connection.watches > 0) connection.watches--
     return true
   }
 
   private watchesOn(node: string): Array<string> {
     const keys: Array<string> = []
-    for (const [key, entry] of this.watched) if (entry.pid.connection.node === node) keys.push(key)
+    for (const [key, entry] of this.watched) if (entry.pid.node === node) keys.push(key)
     return keys
   }
 
@@ -213,12 +294,12 @@ export class Node implements RemoteHooks {
   private startProbe(node: string): void {
     if (this.probes.has(node)) return
     const settings = this.pool.settings
-    const connection = [...this.watched.values()].find((entry) => entry.pid.connection.node === node)?.pid.connection
-    if (connection === undefined) return
+    const pid = [...this.watched.values()].find((entry) => entry.pid.node === node)?.pid
+    if (pid === undefined) return
     const loop: Effect.Effect<void> = Effect.suspend(() => {
       if (this.watchesOn(node).length === 0 || this.pool.closed) return Effect.void
       return Effect.sleep(settings.probeInterval).pipe(
-        Effect.zipRight(Effect.either(probe(connection, settings.probeTimeout))),
+        Effect.zipRight(Effect.either(Effect.suspend(() => probe(pid.connection, settings.probeTimeout)))),
         Effect.flatMap((result) => {
           if (Either.isRight(result)) return loop
           return Effect.sync(() => this.nodeDown(node, result.left))
@@ -228,7 +309,8 @@ export class Node implements RemoteHooks {
     this.probes.set(node, this.pool.fork(loop))
   }
 
-  private nodeDown(node: string, error: unknown): void {
+  /** Every watcher of actors on `node` gets `Terminated` with `NodeUnreachable`. */
+  nodeDown(node: string, error: unknown): void {
     const tag = (error as { readonly _tag?: unknown })._tag
     const detail = (error as { readonly reason?: unknown }).reason
     const reason = `NodeUnreachable: ${typeof detail === "string" ? detail : String(tag ?? error)}`
@@ -243,10 +325,9 @@ export const lookupRemote = (
   port: number,
   path: string,
   tags: ReadonlySet<string> | undefined
-): Effect.Effect<Option.Option<Pid.Pid>, RemoteError> => {
-  const connection = pool.connection(host, port)
-  return connection.call((client) => client.Lookup({ name: path }, { headers: connection.headers })).pipe(
-    Effect.mapError((error) => callError(connection.node)(error) as RemoteError),
+): Effect.Effect<Option.Option<Pid.Pid>, RemoteError> =>
+  Effect.suspend(() => pool.connection(host, port).control(new Protocol.Lookup({ name: path }))).pipe(
+    Effect.mapError((error) => error as RemoteError),
     Effect.map((found) => {
       if (found === null) return Option.none()
       const parsed = parseAddress(found.address)
@@ -254,4 +335,3 @@ export const lookupRemote = (
       return Option.some(pool.pid(address, tags) as unknown as Pid.Pid)
     })
   )
-}

@@ -4,15 +4,15 @@
  *
  * @internal
  */
-import { Duration, Effect, Either, Option, Schedule } from "effect"
+import { Duration, Effect, Either, Option } from "effect"
 import type * as Actor from "../../Actor.js"
 import { Address, parse as parseAddress } from "../../Address.js"
 import { InvalidArgument, type RemoteError } from "../../Errors.js"
 import type { Tagged } from "../../Message.js"
 import type * as Pid from "../../Pid.js"
-import type { NodeInfo } from "../Protocol.js"
-import type { TlsOptions } from "../Transport.js"
-import { callError, defaultReconnect, type Pool, type PoolSettings } from "./connection.js"
+import * as Protocol from "../Protocol.js"
+import * as Transport from "../Transport.js"
+import type { Pool, PoolSettings } from "./connection.js"
 import { lookupRemote } from "./node.js"
 
 /** An actor's address: parsed, as text, or as its node and name. */
@@ -24,7 +24,7 @@ export type AddressInput =
 /** What remoting needs of a definition: its kind, protocol and tags (any state type). */
 export type KindDefinition = Pick<Actor.Definition<Tagged, unknown, never>, typeof Actor.TypeId | "kind" | "protocol" | "tags">
 
-/** A node: where its remoting listens. */
+/** A node: where its remoting listens (or is reached). */
 export interface NodeAddress {
   readonly host: string
   readonly port: number
@@ -32,33 +32,64 @@ export interface NodeAddress {
 
 /** Settings of the client side, common to a node and a `RemoteClient`. */
 export interface ClientOptions {
-  readonly tls?: TlsOptions
+  /** How to connect over TLS (`ca`; `cert` + `key` for mutual TLS). Ignored when a `Transport` layer is given. */
+  readonly tls?: Transport.TlsOptions
+  /** The shared token sent in the handshake. */
   readonly token?: string
-  readonly reconnect?: Schedule.Schedule<unknown, unknown>
+  /** Tells per frame at most (4,096). */
   readonly maxBatch?: number
-  readonly maxInFlight?: number
+  /**
+   * The credit window: tells per connection that the receiving node has not
+   * yet processed (32,768). It bounds memory on both sides and what a node's
+   * death can lose.
+   */
   readonly maxPending?: number
+  /** Without credit, a tell waits (`"wait"`, the default) or fails with `MailboxFull` (`"fail"`). */
+  readonly backpressure?: "wait" | "fail"
+  /** Connections this node keeps open to other nodes at most (256); idle ones are evicted first. */
+  readonly maxConnections?: number
+  /** A connection with nothing to do for this long is closed (1 minute). */
+  readonly idleTimeout?: Duration.DurationInput
+  /** Connect and handshake must finish within this (5 seconds). */
+  readonly connectTimeout?: Duration.DurationInput
+  /** The largest frame read from a node (16 MiB). */
+  readonly maxFrameBytes?: number
   readonly askTimeout?: Duration.DurationInput
   readonly probeInterval?: Duration.DurationInput
   readonly probeTimeout?: Duration.DurationInput
 }
 
+const millis = (input: Duration.DurationInput) => Duration.toMillis(Duration.decode(input))
+
 export const poolSettings = (
   options: ClientOptions,
-  onUndelivered: PoolSettings["onUndelivered"]
+  transport: Transport.Service,
+  hooks: Pick<PoolSettings, "onUndelivered" | "onUnconfirmed" | "onTerminated" | "onLost">
 ): PoolSettings => ({
-  tls: options.tls,
+  transport,
   token: options.token,
-  reconnect: options.reconnect ?? defaultReconnect,
+  window: options.maxPending ?? 32_768,
   maxBatch: options.maxBatch ?? 4096,
-  maxInFlight: options.maxInFlight ?? 4,
-  maxPending: options.maxPending ?? 65_536,
-  askTimeoutMillis: Duration.toMillis(Duration.decode(options.askTimeout ?? "5 seconds")),
+  backpressure: options.backpressure ?? "wait",
+  maxFrameBytes: options.maxFrameBytes ?? 16 * 1024 * 1024,
+  maxConnections: options.maxConnections ?? 256,
+  idleTimeoutMillis: millis(options.idleTimeout ?? "1 minute"),
+  connectTimeoutMillis: millis(options.connectTimeout ?? "5 seconds"),
+  askTimeoutMillis: millis(options.askTimeout ?? "5 seconds"),
   graceMillis: 2000,
   probeInterval: Duration.decode(options.probeInterval ?? "1 second"),
   probeTimeout: Duration.decode(options.probeTimeout ?? "2 seconds"),
-  onUndelivered
+  ...hooks
 })
+
+/** The transport of the context, or TCP / TLS from the options. */
+export const transportOf = (tls: { readonly server?: Transport.TlsOptions; readonly client?: Transport.TlsOptions }) =>
+  Effect.map(
+    Effect.serviceOption(Transport.Transport),
+    Option.getOrElse(() =>
+      tls.server === undefined && tls.client === undefined ? Transport.makeTcp() : Transport.makeTls(tls)
+    )
+  )
 
 export const toAddress = (input: AddressInput): Either.Either<Address, InvalidArgument> => {
   if (input instanceof Address) {
@@ -93,43 +124,35 @@ export const spawn = (
   kind: string | KindDefinition,
   name: string
 ): Effect.Effect<Pid.Pid, unknown> => {
-  const connection = pool.connection(node.host, node.port)
   const kindName = typeof kind === "string" ? kind : kind.kind
-  return connection.call((client) => client.Spawn({ kind: kindName, name }, { headers: connection.headers })).pipe(
-    Effect.mapError(callError(connection.node)),
-    Effect.map((text) => {
-      const address = parseAddress(text) ??
-        new Address({ system: "", host: node.host, port: node.port, path: name.split("/") })
-      return pool.pid(address, typeof kind === "string" ? undefined : kind.tags) as unknown as Pid.Pid
-    })
-  )
+  return Effect.suspend(() => pool.connection(node.host, node.port).control(new Protocol.Spawn({ kind: kindName, name })))
+    .pipe(
+      Effect.map((text) => {
+        const address = parseAddress(text) ??
+          new Address({ system: "", host: node.host, port: node.port, path: name.split("/") })
+        return pool.pid(address, typeof kind === "string" ? undefined : kind.tags) as unknown as Pid.Pid
+      })
+    )
 }
 
 const byAddress = <A>(
   input: AddressInput,
   f: (address: Address) => Effect.Effect<A, unknown>
-): Effect.Effect<A, unknown> => Either.match(toAddress(input), { onLeft: Effect.fail, onRight: f })
+): Effect.Effect<A, unknown> => Either.match(toAddress(input), { onLeft: Effect.fail, onRight: (a) => Effect.suspend(() => f(a)) })
 
 export const stop = (pool: Pool, input: AddressInput, kill: boolean): Effect.Effect<void, unknown> =>
-  byAddress(input, (address) => {
-    const connection = pool.connection(address.host, address.port)
-    return connection.ordered((client) => client.Stop({ name: path(address), kill }, { headers: connection.headers }))
-      .pipe(Effect.mapError(callError(connection.node)))
-  })
+  byAddress(input, (address) =>
+    pool.connection(address.host, address.port).control(new Protocol.Stop({ name: pool.pid(address).path, kill })))
 
 export const respawn = (pool: Pool, input: AddressInput): Effect.Effect<void, unknown> =>
-  byAddress(input, (address) => {
-    const connection = pool.connection(address.host, address.port)
-    return connection.ordered((client) => client.Respawn({ name: path(address) }, { headers: connection.headers }))
-      .pipe(Effect.mapError(callError(connection.node)))
-  })
+  byAddress(input, (address) =>
+    pool.connection(address.host, address.port).control(new Protocol.Respawn({ name: pool.pid(address).path })))
 
-export const nodeInfo = (pool: Pool, node: NodeAddress): Effect.Effect<NodeInfo, RemoteError> => {
-  const connection = pool.connection(node.host, node.port)
-  return connection.call((client) => client.NodeInfo(undefined, { headers: connection.headers })).pipe(
-    Effect.mapError((error) => callError(connection.node)(error) as RemoteError)
-  )
-}
+export const nodeInfo = (pool: Pool, node: NodeAddress): Effect.Effect<Protocol.NodeInfo, RemoteError> =>
+  Effect.suspend(() => pool.connection(node.host, node.port).control(new Protocol.GetNodeInfo())) as Effect.Effect<
+    Protocol.NodeInfo,
+    RemoteError
+  >
 
 export const pidOf = (
   pool: Pool,
