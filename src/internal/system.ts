@@ -64,6 +64,8 @@ export interface SystemSettings {
 export interface RemoteHooks {
   /** Finds an actor on another node by its address. */
   lookup(address: Address): Effect.Effect<Option.Option<Pid.Pid>, RemoteError>
+  /** The PID of an actor on another node, without connecting (see `Pid.Resolver`). */
+  pid(address: Address): Pid.Pid
   /** `watcher` watches a PID that is not local. */
   watch(watcher: Cell, target: Pid.Pid<never>): void
   /** `watcher` cancels its watch of a PID that is not local. */
