@@ -201,6 +201,14 @@ export interface ReceiveContext<M extends Tagged, S, R = never> {
   ): Effect.Effect<void>
   /** The address of this actor. */
   readonly address: Address
+  /**
+   * In a cluster, the fence of this actor's name: a number drawn from one
+   * cluster-wide counter each time the name changes owner, so a later owner
+   * always holds a larger one. Guard writes to outside storage with it
+   * (`UPDATE ... WHERE fence <= $fence`) and a stale owner's writes are
+   * refused. `None` outside a cluster and for children.
+   */
+  readonly fence: Option.Option<number>
 }
 
 /**

@@ -3,7 +3,9 @@
  * finds and stops actors, and publishes their events and deadletters.
  * Closing the layer's scope stops every actor (children first, each drained
  * within the shutdown timeout), runs every `postStop` once, and leaves no
- * fiber running.
+ * fiber running; an actor whose handler cannot be interrupted is abandoned
+ * once the shutdown timeout has passed (`ActorStopped` with reason
+ * `Abandoned`), so closing never hangs.
  *
  * @example
  * ```ts
@@ -73,7 +75,12 @@ export interface Options {
   readonly supervisor?: Supervisor.Strategy
   /** Stop actors idle for this long (2 minutes); `"never"` turns passivation off. */
   readonly passivateAfter?: Duration.DurationInput | "never"
-  /** How long a graceful stop may drain a mailbox before what is left becomes deadletters (10 seconds). */
+  /**
+   * How long a graceful stop may drain a mailbox before the handler is
+   * interrupted and what is left becomes deadletters (10 seconds); it also
+   * bounds `postStop` and the wait for an interrupted handler, past which the
+   * actor is abandoned (`ActorStopped` with reason `Abandoned`).
+   */
   readonly shutdownTimeout?: Duration.DurationInput
   /** The default ask timeout (5 seconds). */
   readonly askTimeout?: Duration.DurationInput
@@ -81,6 +88,8 @@ export interface Options {
   readonly stashCapacity?: number
   /** Metric export settings (see `Metrics`): interval, per-actor series, processing time. */
   readonly metrics?: Metrics.Options
+  /** Each event subscriber's buffer: 4,096 events, sliding (see `EventStream.BufferOptions`). */
+  readonly eventBuffer?: Events.BufferOptions
   /** A logger for the actors' fibers (default: the logger of the fiber that builds the layer). */
   readonly logger?: Logger.Logger<unknown, unknown>
 }
@@ -113,7 +122,10 @@ export interface Service {
     name: string,
     options?: Actor.SpawnOptions
   ): Effect.Effect<Pid<M>, SpawnError, R>
-  /** Finds a live actor by name (or `parent/child` path). The PID is untyped: sends are checked at run time. */
+  /**
+   * Finds a live actor by name (or `parent/child` path). The PID is untyped: sends are checked at run time.
+   * In a cluster, a top-level name not found here is looked up in the cluster directory (the PID may be remote).
+   */
   lookup(name: string): Effect.Effect<Option.Option<Pid>>
   /** Every live actor, parents before children. */
   readonly actors: Effect.Effect<ReadonlyArray<Pid>>
@@ -193,7 +205,8 @@ export const make = (options: Options): Effect.Effect<Service, InvalidName | Inv
       },
       askTimeout: Duration.decode(options.askTimeout ?? "5 seconds"),
       shutdownTimeout: Duration.decode(options.shutdownTimeout ?? "10 seconds"),
-      metrics: options.metrics
+      metrics: options.metrics,
+      eventBuffer: options.eventBuffer
     }, runtime, clock)
     yield* Effect.addFinalizer(() => impl.shutdown())
     const interval = options.metrics?.interval
@@ -211,7 +224,8 @@ const invalidOptions = (options: Options): string | undefined =>
     Checks.invalid("shutdownTimeout", options.shutdownTimeout, Checks.positiveDuration) ??
     Checks.invalid("passivateAfter", options.passivateAfter, Checks.positiveDurationOrNever) ??
     Checks.invalid("stashCapacity", options.stashCapacity, Checks.nonNegativeInteger) ??
-    Checks.invalid("metrics.interval", options.metrics?.interval, Checks.positiveDuration)
+    Checks.invalid("metrics.interval", options.metrics?.interval, Checks.positiveDuration) ??
+    Checks.invalid("eventBuffer.capacity", options.eventBuffer?.capacity, Checks.positiveInteger)
 
 const fromImpl = (impl: SystemImpl): Service => {
   const found = (name: string) =>
@@ -223,9 +237,12 @@ const fromImpl = (impl: SystemImpl): Service => {
     name: impl.name,
     spawn: (definition, name, options) => impl.spawn(definition, name, options, undefined),
     lookup: (name) =>
-      Effect.sync(() => {
+      Effect.suspend(() => {
         const cell = impl.lookup(name)
-        return cell === undefined ? Option.none() : Option.some(cell.pid)
+        if (cell !== undefined) return Effect.succeed(Option.some(cell.pid))
+        // In a cluster, a top-level name may live on another node.
+        const cluster = impl.cluster
+        return cluster === undefined || name.includes("/") ? Effect.succeed(Option.none()) : cluster.lookup(name)
       }),
     actors: Effect.sync(() => impl.list().map((cell) => cell.pid)),
     count: Effect.sync(() => impl.live),

@@ -59,10 +59,13 @@ export class InvalidName extends Schema.TaggedError<InvalidName>()("InvalidName"
  */
 export class NameTaken extends Schema.TaggedError<NameTaken>()("NameTaken", {
   actorName: Schema.String,
-  address: Schema.String
+  address: Schema.String,
+  /** In a cluster, the node (`nodeId`) whose actor holds the name. */
+  node: Schema.optional(Schema.String)
 }) {
   override get message(): string {
-    return `name ${JSON.stringify(this.actorName)} is taken by ${actor(this.address)}`
+    const node = this.node === undefined ? "" : ` on node ${this.node}`
+    return `name ${JSON.stringify(this.actorName)} is taken by ${actor(this.address)}${node}`
   }
 }
 
@@ -397,12 +400,35 @@ export class ExpectationFailed extends Schema.TaggedError<ExpectationFailed>()("
 }) {}
 
 /**
- * Errors a spawn can fail with.
+ * This node is suspended from its cluster: it could not renew its lease in
+ * time, so it runs no cluster actor and takes no name until it renews (or
+ * rejoins under a new epoch). A spawn of a cluster name fails with it: try
+ * again later, or on another node.
+ *
+ * @example
+ * ```ts
+ * // ClusterSuspended: node node-a is suspended from its cluster; refused to spawn "counter"
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class ClusterSuspended extends Schema.TaggedError<ClusterSuspended>()("ClusterSuspended", {
+  node: Schema.String,
+  actorName: Schema.optional(Schema.String)
+}) {
+  override get message(): string {
+    const name = this.actorName === undefined ? "" : `; refused to spawn ${JSON.stringify(this.actorName)}`
+    return `node ${this.node} is suspended from its cluster${name}`
+  }
+}
+
+/**
+ * Errors a spawn can fail with (`ClusterSuspended` only in a cluster).
  *
  * @since 0.1.0
  * @category errors
  */
-export type SpawnError = InvalidName | NameTaken | SpawnFailed | ActorStopped
+export type SpawnError = InvalidName | NameTaken | SpawnFailed | ActorStopped | ClusterSuspended
 
 /**
  * Errors any call to another node can fail with.
@@ -472,7 +498,8 @@ export const ActorError = Schema.Union(
   DecodeError,
   NodeUnreachable,
   Unauthorized,
-  ExpectationFailed
+  ExpectationFailed,
+  ClusterSuspended
 )
 
 /**

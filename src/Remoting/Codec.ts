@@ -5,9 +5,8 @@
  *   an instance of a `Schema.TaggedClass` / `Schema.TaggedRequest`, whose
  *   class is its schema) exactly once on the sender, and decoded exactly once
  *   on the receiver with the target actor's registered protocol.
- * - A batch of tells is packed with `msgpackr` (the MessagePack library
- *   `@effect/rpc` itself uses, so no second serialiser in the bundle) into
- *   one byte array: runs of messages to the same target share one header.
+ * - The encodings travel in msgpack frames (`internal/frame.ts`,
+ *   `internal/msgpack.ts`): runs of tells to one target share one header.
  * - An ask's reply is the request's success or typed failure, encoded with
  *   the request's own schemas; our framework errors travel as themselves
  *   (`Errors.ActorError` is their Schema).
@@ -17,13 +16,12 @@
  * @example
  * ```ts
  * import { Codec } from "effect-actors/Remoting"
- * // const bytes = Codec.encodeBatch([{ to: "counter", from: "", messages: [encoded] }])
- * // const entries = Codec.decodeBatch(bytes) // Either<Array<BatchEntry>, string>
+ * // const encoded = Codec.encodeMessage(new Increment({ by: 1 }))   // Either<unknown, string>
+ * // const decoded = Codec.decodeMessage(Counter.protocol, encoded)  // Either<Tagged, string>
  * ```
  * @since 0.1.0
  */
 import { Either, Schema, SchemaAST } from "effect"
-import { Packr, Unpackr } from "msgpackr"
 import { isRequest, poisonPill, type Protocol, type Tagged, Terminated } from "../Message.js"
 
 type Encoder = (u: unknown) => Either.Either<unknown, string>
@@ -153,64 +151,6 @@ export const decodeMessage = (protocol: Protocol, encoded: unknown): Either.Eith
  * @category messages
  */
 export const encodedTag = (encoded: unknown): string => tagOf(encoded) ?? "?"
-
-// ------------------------------------------------------------------ batches
-
-/**
- * One run of tells in a batch: consecutive messages to one target from one
- * sender (`from` is the sender's address, or `""`).
- *
- * @since 0.1.0
- * @category batches
- */
-export interface BatchEntry {
-  readonly to: string
-  readonly from: string
-  readonly messages: Array<unknown>
-}
-
-// `useRecords` writes the shape of repeated objects once per batch.
-const packr = new Packr({ useRecords: true })
-const unpackr = new Unpackr({ useRecords: true })
-
-/**
- * Packs batch entries into bytes: `[to, from, messages, to, from, messages, ...]`.
- *
- * @since 0.1.0
- * @category batches
- */
-export const encodeBatch = (entries: ReadonlyArray<BatchEntry>): Uint8Array => {
-  const flat: Array<unknown> = []
-  for (const entry of entries) flat.push(entry.to, entry.from, entry.messages)
-  return packr.pack(flat)
-}
-
-/**
- * Unpacks a batch; malformed bytes are a `Left`, never a throw.
- *
- * @since 0.1.0
- * @category batches
- */
-export const decodeBatch = (bytes: Uint8Array): Either.Either<Array<BatchEntry>, string> => {
-  let flat: unknown
-  try {
-    flat = unpackr.unpack(bytes)
-  } catch (error) {
-    return Either.left(`malformed batch: ${reason(error)}`)
-  }
-  if (!Array.isArray(flat) || flat.length % 3 !== 0) return Either.left("malformed batch: not a list of entries")
-  const entries: Array<BatchEntry> = []
-  for (let i = 0; i < flat.length; i += 3) {
-    const to: unknown = flat[i]
-    const from: unknown = flat[i + 1]
-    const messages: unknown = flat[i + 2]
-    if (typeof to !== "string" || typeof from !== "string" || !Array.isArray(messages)) {
-      return Either.left("malformed batch: bad entry")
-    }
-    entries.push({ to, from, messages })
-  }
-  return Either.right(entries)
-}
 
 // ------------------------------------------------------------------ replies
 

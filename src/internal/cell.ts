@@ -77,7 +77,7 @@ export class Extras {
   loop: Effect.Effect<void, unknown> | undefined = undefined
   budget = 0
   stopWaiters: Array<() => void> | undefined = undefined
-  stopReason: Events.StopReason = "Stopped"
+  stopReason: Events.StopReason | undefined = undefined
   stopError: string | undefined = undefined
   address: Address | undefined = undefined
   restarts = 0

@@ -14,7 +14,7 @@ import type { Cell } from "./cell.js"
 import { unwatch, watch } from "./cell/deathWatch.js"
 import { type AnyPid, isCell, restartRequest } from "./cell/status.js"
 import { stop } from "./cell/stopping.js"
-import { currentRunnable } from "./dispatcher.js"
+import { currentRunnable, inlineRunnable } from "./dispatcher.js"
 import { AskHandle } from "./envelope.js"
 import { currentFiber } from "./fastpath.js"
 
@@ -24,7 +24,7 @@ import { currentFiber } from "./fastpath.js"
  * `Effect.withFiberRuntime` on the tell path.
  */
 export const currentCell = (): Cell | undefined => {
-  const runnable = currentFiber()?.getFiberRef(currentRunnable)
+  const runnable = inlineRunnable.current ?? currentFiber()?.getFiberRef(currentRunnable)
   return isCell(runnable) ? runnable : undefined
 }
 

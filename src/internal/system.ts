@@ -7,7 +7,15 @@
 import { type Clock, Context, Duration, Effect, Effectable, Exit, FiberRef, FiberRefs, type HashMap, MetricLabel, type Option, type Runtime } from "effect"
 import type * as Actor from "../Actor.js"
 import type { Address } from "../Address.js"
-import { ActorStopped, InvalidName, NameTaken, type RemoteError, SpawnFailed } from "../Errors.js"
+import {
+  ActorStopped,
+  type ClusterSuspended,
+  InvalidName,
+  NameTaken,
+  type RemoteError,
+  SpawnFailed,
+  type SpawnError
+} from "../Errors.js"
 import * as Events from "../EventStream.js"
 import * as Metrics from "../Metrics.js"
 import type { MailboxFactory } from "../Mailbox.js"
@@ -15,14 +23,16 @@ import type { Tagged } from "../Message.js"
 import type * as Pid from "../Pid.js"
 import type { Strategy } from "../Supervisor.js"
 import { Cell } from "./cell.js"
-import { type CellOptions, KILLED, RUNNING, SCHEDULED, STOPPED } from "./cell/status.js"
-import { finalize, requestStop, stop, stopChildren, stopNowIfIdle } from "./cell/stopping.js"
+import { type CellOptions, FINALIZING, KILLED, RUNNING, SCHEDULED, STOPPED } from "./cell/status.js"
+import { finalize, requestStop, stopChildren, stopFromOutside } from "./cell/stopping.js"
 import { runPreStart } from "./cell/supervision.js"
 import { Dispatcher } from "./dispatcher.js"
+import { defaultBuffer, EventBus } from "./eventBus.js"
 import { currentFiber } from "./fastpath.js"
 import { Timers } from "./timers.js"
 
-type AnyDefinition = Actor.Definition<Tagged, unknown, unknown>
+export type AnyDefinition = Actor.Definition<Tagged, unknown, unknown>
+
 
 const namePattern = /^[A-Za-z0-9][A-Za-z0-9_.~-]*$/
 
@@ -41,6 +51,7 @@ export interface SystemSettings {
   readonly askTimeout: Duration.Duration
   readonly shutdownTimeout: Duration.Duration
   readonly metrics?: Metrics.Options | undefined
+  readonly eventBuffer?: Events.BufferOptions | undefined
 }
 
 /**
@@ -61,6 +72,39 @@ export interface RemoteHooks {
   stopped(cell: Cell, reason: string): void
 }
 
+/**
+ * What the cluster layer plugs into a system (`src/Cluster`); `undefined` on
+ * a system outside a cluster. With it, every top-level name is a cluster-wide
+ * name: its spawn claims it in the cluster's directory before it commits, and
+ * its stop releases it. Kept as an interface here so the core never imports
+ * the layers above it.
+ *
+ * @internal
+ */
+export interface ClusterHooks {
+  /**
+   * Claims `name` for this node before its spawn commits and answers the
+   * fence the claim drew. `request` is what the spawner passed along
+   * (`undefined` for a plain `ActorSystem.spawn`): spawn options that travel
+   * with the name, or the fence of a row this node already adopted.
+   */
+  claim(
+    name: string,
+    def: AnyDefinition,
+    request: unknown
+  ): Effect.Effect<number, NameTaken | SpawnFailed | ClusterSuspended>
+  /** A claimed name got its cell (before `preStart`, so `ctx.fence` reads it there). */
+  bind(cell: Cell, fence: number): void
+  /** A claim whose spawn failed before its cell was registered. */
+  abandon(name: string, fence: number): void
+  /** A top-level cell left the registry (stop, kill, passivation, failed `preStart`): release its name. */
+  unbind(cell: Cell): void
+  /** Finds a name that is not in the local registry: on another node, through the directory. */
+  lookup(name: string): Effect.Effect<Option.Option<Pid.Pid>>
+  /** The fence of a top-level cluster actor. */
+  fence(cell: Cell): number | undefined
+}
+
 /** The symbol under which an `ActorSystem` service carries its `SystemImpl`. */
 export const implKey: unique symbol = Symbol.for("effect-actors/internal/SystemImpl")
 
@@ -75,13 +119,15 @@ export class SystemImpl {
   port = 0
   /** Set by the remoting layer. */
   remote: RemoteHooks | undefined = undefined
+  /** Set by the cluster layer. */
+  cluster: ClusterHooks | undefined = undefined
   readonly timers: Timers
   readonly dispatcher: Dispatcher
   readonly askTimeoutMillis: number
   readonly shutdownTimeout: Duration.Duration
   readonly defaults: CellOptions
   readonly top = new Map<string, Cell>()
-  readonly bus = new Events.EventBus()
+  readonly bus: EventBus
   live = 0
   deadletterCount = 0
   /** Messages processed by every actor, ever. */
@@ -90,7 +136,7 @@ export class SystemImpl {
   readonly processingTime: boolean
   /** Whether `exportMetrics` writes one series per actor. */
   readonly perActorMetrics: boolean
-  private readonly exported = { deadletters: 0, processed: 0 }
+  private readonly exported = { deadletters: 0, processed: 0, eventsMissed: 0 }
   private readonly systemTags: ReadonlyArray<MetricLabel.MetricLabel>
   closing = false
 
@@ -106,6 +152,7 @@ export class SystemImpl {
     this.processingTime = settings.metrics?.processingTime ?? false
     this.perActorMetrics = settings.metrics?.perActor ?? false
     this.systemTags = [MetricLabel.make("system", settings.name)]
+    this.bus = new EventBus({ ...defaultBuffer, ...settings.eventBuffer })
     this.timers = new Timers(clock, runtime)
     this.dispatcher = new Dispatcher(runtime, 32)
   }
@@ -114,23 +161,48 @@ export class SystemImpl {
     def: Actor.Definition<M, S, R>,
     name: string,
     options: Actor.SpawnOptions | undefined,
-    parent: Cell | undefined
-  ): Effect.Effect<Pid.Pid<M>, InvalidName | NameTaken | SpawnFailed | ActorStopped, R> {
-    return new SpawnEffect(this, def as unknown as AnyDefinition, name, options, parent) as unknown as Effect.Effect<
-      Pid.Pid<M>,
-      InvalidName | NameTaken | SpawnFailed | ActorStopped,
-      R
-    >
+    parent: Cell | undefined,
+    clusterRequest?: unknown
+  ): Effect.Effect<Pid.Pid<M>, SpawnError, R> {
+    return new SpawnEffect(
+      this,
+      def as unknown as AnyDefinition,
+      name,
+      options,
+      parent,
+      clusterRequest
+    ) as unknown as Effect.Effect<Pid.Pid<M>, SpawnError, R>
   }
 
-  /** The body of a spawn, run by `SpawnEffect` with the spawner's context. */
+  /**
+   * The body of a spawn, run by `SpawnEffect` with the spawner's context. In
+   * a cluster a top-level name is claimed first: the spawn commits only
+   * after the directory row did, and a failed spawn gives the name back.
+   */
   spawnIn<M extends Tagged, S, R>(
     context: Context.Context<R>,
     def: Actor.Definition<M, S, R>,
     name: string,
     options: Actor.SpawnOptions | undefined,
-    parent: Cell | undefined
-  ): Effect.Effect<Pid.Pid<M>, InvalidName | NameTaken | SpawnFailed | ActorStopped> {
+    parent: Cell | undefined,
+    clusterRequest?: unknown
+  ): Effect.Effect<Pid.Pid<M>, SpawnError> {
+    const cluster = this.cluster
+    if (parent !== undefined || cluster === undefined) return this.spawnLocal(context, def, name, options, parent)
+    const refused = this.refuseSpawn(name, parent)
+    if (refused !== undefined) return refused
+    return Effect.flatMap(
+      cluster.claim(name, def as unknown as AnyDefinition, clusterRequest),
+      (fence) =>
+        Effect.tapErrorCause(
+          this.spawnLocal(context, def, name, options, parent, fence),
+          () => Effect.sync(() => cluster.abandon(name, fence))
+        )
+    )
+  }
+
+  /** Why a spawn is refused before anything is claimed or built, if it is. */
+  private refuseSpawn(name: string, parent: Cell | undefined): Effect.Effect<never, SpawnError> | undefined {
     const invalid = invalidName(name)
     if (invalid !== undefined) return Effect.fail(new InvalidName({ value: name, reason: invalid }))
     if (this.closing) return Effect.fail(new ActorStopped({ address: `effect-actors://${this.name}` }))
@@ -142,6 +214,19 @@ export class SystemImpl {
     if (existing !== undefined) {
       return Effect.fail(new NameTaken({ actorName: name, address: existing.addressString() }))
     }
+    return undefined
+  }
+
+  private spawnLocal<M extends Tagged, S, R>(
+    context: Context.Context<R>,
+    def: Actor.Definition<M, S, R>,
+    name: string,
+    options: Actor.SpawnOptions | undefined,
+    parent: Cell | undefined,
+    fence?: number
+  ): Effect.Effect<Pid.Pid<M>, SpawnError> {
+    const refused = this.refuseSpawn(name, parent)
+    if (refused !== undefined) return refused
     const cell = new Cell(
       this,
       def as unknown as AnyDefinition,
@@ -150,8 +235,10 @@ export class SystemImpl {
       context as Context.Context<never>,
       this.resolveOptions(def.options, options, parent)
     )
-    if (parent === undefined) this.top.set(name, cell)
-    else parent.addChild(cell)
+    if (parent === undefined) {
+      this.top.set(name, cell)
+      if (fence !== undefined) this.cluster?.bind(cell, fence)
+    } else parent.addChild(cell)
     this.live++
     try {
       cell.state = def.initialState()
@@ -164,10 +251,7 @@ export class SystemImpl {
       this.started(cell)
       return Effect.succeed(cell.pid as unknown as Pid.Pid<M>)
     }
-    return Effect.flatMap(Effect.exit(runPreStart(cell)), (exit): Effect.Effect<
-      Pid.Pid<M>,
-      InvalidName | NameTaken | SpawnFailed | ActorStopped
-    > => {
+    return Effect.flatMap(Effect.exit(runPreStart(cell)), (exit): Effect.Effect<Pid.Pid<M>, SpawnError> => {
       if (Exit.isFailure(exit)) {
         this.unregister(cell)
         cell.status = STOPPED
@@ -195,7 +279,7 @@ export class SystemImpl {
     if ((cell.flags & KILLED) !== 0) {
       // Stopped while preStart ran.
       cell.flags &= ~KILLED
-      requestStop(cell, true, cell.extras.stopReason)
+      requestStop(cell, true, cell.extras.stopReason ?? "Stopped")
       return
     }
     // System messages count too: a child spawned by preStart may already have stopped (its Terminated waits).
@@ -233,13 +317,17 @@ export class SystemImpl {
   }
 
   unregister(cell: Cell): void {
+    this.live--
+    // While the system closes, or the parent finalizes, the whole map goes at once: no delete per actor.
     if (cell.parent === undefined) {
-      if (this.top.get(cell.name) === cell) this.top.delete(cell.name)
-    } else {
+      if (this.top.get(cell.name) === cell) {
+        if (!this.closing) this.top.delete(cell.name)
+        this.cluster?.unbind(cell)
+      }
+    } else if ((cell.parent.flags & FINALIZING) === 0) {
       const siblings = cell.parent.x?.children
       if (siblings?.get(cell.name) === cell) siblings.delete(cell.name)
     }
-    this.live--
   }
 
   /** Finds a live actor by name, or by path (`parent/child`). */
@@ -282,8 +370,11 @@ export class SystemImpl {
     Metrics.actors.unsafeUpdate(this.live, tags)
     Metrics.deadletters.unsafeUpdate(this.deadletterCount - this.exported.deadletters, tags)
     Metrics.messagesProcessed.unsafeUpdate(this.processed - this.exported.processed, tags)
+    const eventsMissed = this.bus.missed
+    Metrics.eventsMissed.unsafeUpdate(eventsMissed - this.exported.eventsMissed, tags)
     this.exported.deadletters = this.deadletterCount
     this.exported.processed = this.processed
+    this.exported.eventsMissed = eventsMissed
     if (this.perActorMetrics) {
       for (const cell of this.list()) {
         const m = cell.metrics()
@@ -298,24 +389,29 @@ export class SystemImpl {
         }
       }
     }
-    return { actors: this.live, deadletters: this.deadletterCount, processed: this.processed }
+    return { actors: this.live, deadletters: this.deadletterCount, processed: this.processed, eventsMissed }
   }
 
   publish(event: Events.Event): void {
     if (this.bus.wants(event._tag)) this.bus.publish(event)
   }
 
-  /** Stops every actor (children first), then the workers and the timer. */
+  /**
+   * Stops every actor (children first), then the workers and the timer. Idle
+   * actors stop right here, without a fiber each; the wait for the others is
+   * bounded by the shutdown timeout (see `cell/stopping.ts`).
+   */
   shutdown(): Effect.Effect<void> {
     return Effect.suspend(() => {
       this.closing = true
-      // Idle actors with nothing to finalize stop right here, without a fiber each.
-      const cells = [...this.top.values()].filter((cell) => !stopNowIfIdle(cell, "SystemShutdown"))
-      return Effect.forEach(cells, (cell) => stop(cell, false, "SystemShutdown"), {
-        concurrency: "unbounded",
-        discard: true
-      })
+      const pending: Array<Effect.Effect<void>> = []
+      for (const cell of [...this.top.values()]) {
+        const rest = stopFromOutside(cell, false, "SystemShutdown")
+        if (rest !== undefined) pending.push(rest)
+      }
+      return Effect.all(pending, { concurrency: "unbounded", discard: true })
     }).pipe(
+      Effect.zipRight(Effect.sync(() => this.top.clear())),
       Effect.zipRight(Effect.suspend(() => this.timers.close())),
       Effect.zipRight(Effect.suspend(() => this.dispatcher.close()))
     )
@@ -328,19 +424,27 @@ export class SystemImpl {
  * object, no closure), which matters when spawning actors by the hundred
  * thousand.
  */
-class SpawnEffect extends Effectable.Class<Pid.Pid<Tagged>, InvalidName | NameTaken | SpawnFailed | ActorStopped> {
+class SpawnEffect extends Effectable.Class<Pid.Pid<Tagged>, SpawnError> {
   constructor(
     readonly system: SystemImpl,
     readonly def: AnyDefinition,
     readonly name: string,
     readonly options: Actor.SpawnOptions | undefined,
-    readonly parent: Cell | undefined
+    readonly parent: Cell | undefined,
+    readonly clusterRequest: unknown
   ) {
     super()
   }
-  commit(): Effect.Effect<Pid.Pid<Tagged>, InvalidName | NameTaken | SpawnFailed | ActorStopped> {
+  commit(): Effect.Effect<Pid.Pid<Tagged>, SpawnError> {
     const fiber = currentFiber()
     const context = fiber === undefined ? Context.empty() : fiber.currentContext
-    return this.system.spawnIn(context as Context.Context<unknown>, this.def, this.name, this.options, this.parent)
+    return this.system.spawnIn(
+      context as Context.Context<unknown>,
+      this.def,
+      this.name,
+      this.options,
+      this.parent,
+      this.clusterRequest
+    )
   }
 }

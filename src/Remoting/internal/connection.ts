@@ -37,7 +37,6 @@ import {
   Schema
 } from "effect"
 import { pipeArguments } from "effect/Pipeable"
-import { Packr, Unpackr } from "msgpackr"
 import { Address, parse as parseAddress } from "../../Address.js"
 import {
   ActorError,
@@ -59,6 +58,7 @@ import * as Codec from "../Codec.js"
 import * as Protocol from "../Protocol.js"
 import type * as Transport from "../Transport.js"
 import { FrameReader, FrameType, frame, frameWithId, hello, parseWelcome } from "./frame.js"
+import { pack, unpack } from "./msgpack.js"
 
 /** Settings shared by every connection of a pool. */
 export interface PoolSettings {
@@ -90,22 +90,6 @@ export interface PoolSettings {
 }
 
 const nodeKey = (host: string, port: number) => `${host}:${port}`
-
-// `useRecords` writes the shape of repeated objects once per frame.
-const packr = new Packr({ useRecords: true })
-const unpackr = new Unpackr({ useRecords: true })
-
-/** Unpacks a payload; undefined when malformed. */
-export const unpack = (bytes: Uint8Array): unknown => {
-  try {
-    return unpackr.unpack(bytes)
-  } catch {
-    return undefined
-  }
-}
-
-/** Packs a value (a fresh buffer). */
-export const pack = (value: unknown): Uint8Array => packr.pack(value)
 
 /** A reply payload: `[0, value]` or `[1, encoded ActorError]`. */
 export type ReplyPayload = readonly [0, unknown] | readonly [1, unknown]
@@ -174,8 +158,16 @@ export class Connection implements Transport.LinkHandler {
       this.connectTimer = undefined
       return
     }
-    this.link = pool.settings.transport.connect(host, port, this)
-    this.connectTimer = setTimeout(
+    let link: Transport.Link | undefined
+    try {
+      link = pool.settings.transport.connect(host, port, this)
+    } catch (error) {
+      // A bad address (a port out of range) fails here, not in a callback.
+      this.state = CLOSED
+      this.failure = new NodeUnreachable({ node: this.node, reason: `cannot connect: ${String(error)}` })
+    }
+    this.link = link
+    this.connectTimer = link === undefined ? undefined : setTimeout(
       () => this.fail(new NodeUnreachable({ node: this.node, reason: "connect timed out" })),
       pool.settings.connectTimeoutMillis
     )

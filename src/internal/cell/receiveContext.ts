@@ -30,6 +30,11 @@ export class ReceiveContextImpl implements Actor.ReceiveContext<Tagged, unknown,
     return this.cell.address
   }
 
+  get fence(): Option.Option<number> {
+    const fence = this.cell.system.cluster?.fence(this.cell)
+    return fence === undefined ? Option.none() : Option.some(fence)
+  }
+
   get sender(): Option.Option<Pid.Pid> {
     const sender = this.cell.current?.sender
     return sender === undefined ? Option.none() : Option.some(sender as unknown as Pid.Pid)

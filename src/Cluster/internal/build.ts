@@ -1,0 +1,95 @@
+/**
+ * Builds one node's cluster on its actor system, remoting and store, and
+ * plugs the directory into the system (`SystemImpl.cluster`).
+ *
+ * @internal
+ */
+import { Duration, Effect, Either, type Scope } from "effect"
+import * as Address from "../../Address.js"
+import { ActorSystem } from "../../ActorSystem.js"
+import * as Remoting from "../../Remoting/Remoting.js"
+import { type AnyDefinition, implOf } from "../../internal/system.js"
+import type { Service as Store } from "../ClusterStore.js"
+import * as Batcher from "./batcher.js"
+import { ClusterNode } from "./cluster.js"
+import { Directory, type NodeView, parseNodeAddress } from "./directory.js"
+import * as Rendezvous from "./rendezvous.js"
+
+/** The settings of `Cluster.make`, resolved. */
+export interface BuildSettings {
+  readonly kinds: ReadonlyArray<AnyDefinition>
+  readonly relocate: boolean
+  readonly relocationWait: Duration.Duration
+  readonly maxBatch: number
+}
+
+/** This node's remoting address as members see it: `system@host:port`. */
+export const nodeAddress = Effect.gen(function*() {
+  const system = yield* ActorSystem
+  const remoting = yield* Remoting.Remoting
+  return `${system.name}@${remoting.host}:${remoting.port}`
+})
+
+export const build = (
+  settings: BuildSettings,
+  store: Store,
+  view: NodeView
+): Effect.Effect<ClusterNode, never, ActorSystem | Remoting.Remoting | Scope.Scope> =>
+  Effect.gen(function*() {
+    const system = yield* ActorSystem
+    const remoting = yield* Remoting.Remoting
+    const impl = implOf(system)
+    if (impl === undefined) return yield* Effect.dieMessage("Cluster: the ActorSystem has no machinery")
+    if (impl.cluster !== undefined) return yield* Effect.dieMessage("Cluster: this ActorSystem is already in a cluster")
+    const runtime = yield* Effect.runtime<never>()
+    const claims = yield* Batcher.make((requests: ReadonlyArray<import("../ClusterStore.js").ClaimRequest>) =>
+      store.claim(view.self, requests), settings.maxBatch)
+    const lookups = yield* Batcher.make(
+      (names: ReadonlyArray<string>) =>
+        Effect.map(store.lookup(names), (found) => names.map((name) => found.get(name))),
+      settings.maxBatch
+    )
+    const kinds = new Map<string, AnyDefinition>()
+    for (const def of settings.kinds) kinds.set(def.kind, def)
+    const remotePid = (address: string, name: string, def: AnyDefinition | undefined) => {
+      const node = parseNodeAddress(address)
+      if (node === undefined) return undefined
+      const target = Address.make({ system: node.system, host: node.host, port: node.port, path: [name] })
+      return Either.getOrUndefined(
+        Effect.runSync(Effect.either(Remoting.pid(target, def).pipe(Effect.provideService(ActorSystem, system))))
+      )
+    }
+    const directory = new Directory(
+      impl,
+      store,
+      view,
+      claims,
+      lookups,
+      runtime,
+      kinds,
+      settings.relocate,
+      remotePid
+    )
+    const node = new ClusterNode(
+      impl,
+      directory,
+      yield* Rendezvous.make,
+      { relocationWait: settings.relocationWait },
+      () => view.members(),
+      (member, kind, name) => {
+        const address = parseNodeAddress(member.address)
+        return address === undefined
+          ? Effect.dieMessage(`Cluster: node ${member.nodeId} has no remoting address`)
+          : remoting.spawn({ host: address.host, port: address.port }, kind, name)
+      }
+    )
+    impl.cluster = directory
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        if (impl.cluster === directory) impl.cluster = undefined
+      })
+    )
+    return node
+  })
+
+export const defaultRelocationWait = Duration.seconds(10)

@@ -1,0 +1,183 @@
+/**
+ * The machinery behind the `Cluster` service of one node: spawning under a
+ * claim, resolving names to PIDs, sending by name with correction of stale
+ * answers, stopping by name.
+ *
+ * @internal
+ */
+import { Duration, Effect, Either, Option, Schedule } from "effect"
+import {
+  ActorNotFound,
+  InvalidArgument,
+  KindNotRegistered,
+  type NameTaken,
+  type RemoteError,
+  type SpawnError
+} from "../../Errors.js"
+import type { Tagged } from "../../Message.js"
+import type * as Pid from "../../Pid.js"
+import type { AnyDefinition, SystemImpl } from "../../internal/system.js"
+import type { StoreUnavailable } from "../ClusterError.js"
+import type { Member } from "../ClusterStore.js"
+import { type Directory, TravelRequest } from "./directory.js"
+import type { Placement } from "./rendezvous.js"
+import * as Travel from "./travel.js"
+
+/** Settings of one node's cluster. */
+export interface Settings {
+  /** How long a send by name waits for a moving name to come back. */
+  readonly relocationWait: Duration.Duration
+}
+
+/** A name that the directory holds but that no live actor answers for right now. */
+class Moving {
+  readonly _tag = "Moving"
+}
+const moving = new Moving()
+
+/** A name the directory does not hold: nothing to wait for. */
+class Absent {
+  readonly _tag = "Absent"
+}
+const absent = new Absent()
+
+/** Errors of a send after which nothing was processed: re-resolve the name and try again. */
+const isStale = (error: unknown): boolean =>
+  typeof error === "object" && error !== null && "_tag" in error &&
+  (error._tag === "ActorNotFound" || error._tag === "ActorStopped" || error._tag === "Moving")
+
+export class ClusterNode {
+  private readonly retry: Schedule.Schedule<unknown, unknown>
+
+  constructor(
+    readonly impl: SystemImpl,
+    readonly directory: Directory,
+    readonly placement: Placement,
+    readonly settings: Settings,
+    /** The last membership view's members. */
+    readonly members: () => ReadonlyArray<Member>,
+    /** Spawns a kind on another node (through remoting). */
+    private readonly spawnRemote: (
+      member: Member,
+      kind: string,
+      name: string
+    ) => Effect.Effect<Pid.Pid, RemoteError | KindNotRegistered | SpawnError>
+  ) {
+    const millis = Duration.toMillis(settings.relocationWait)
+    this.retry = Schedule.exponential("10 millis", 1.5).pipe(
+      Schedule.union(Schedule.spaced("200 millis")),
+      Schedule.upTo(Duration.millis(millis))
+    )
+  }
+
+  spawn(
+    def: AnyDefinition,
+    name: string,
+    options: Travel.Travel | undefined
+  ): Effect.Effect<Pid.Pid, SpawnError | InvalidArgument> {
+    return Effect.suspend((): Effect.Effect<Pid.Pid, SpawnError | InvalidArgument> => {
+      const travel = Travel.validate(options ?? {})
+      if (Either.isLeft(travel)) return Effect.fail(new InvalidArgument({ reason: travel.left.message }))
+      return this.impl.spawn(
+        def,
+        name,
+        Travel.toSpawnOptions(travel.right),
+        undefined,
+        new TravelRequest(travel.right)
+      ) as Effect.Effect<Pid.Pid, SpawnError>
+    })
+  }
+
+  /**
+   * Spawns a kind by name: here when this node registered it, else on the
+   * node rendezvous hashing picks among the live nodes that have it.
+   */
+  spawnKind(
+    kind: string,
+    name: string,
+    options: Travel.Travel | undefined
+  ): Effect.Effect<Pid.Pid, SpawnError | InvalidArgument | KindNotRegistered | RemoteError> {
+    const def = this.directory.kinds.get(kind)
+    if (def !== undefined) return this.spawn(def, name, options)
+    return Effect.suspend(() => {
+      const candidates = this.members().filter((member) =>
+        member.status === "up" && member.kinds.includes(kind) &&
+        (options?.role === undefined || member.roles.includes(options.role))
+      )
+      const chosen = this.placement.pick(name, candidates.map((member) => `${member.nodeId}#${member.epoch}`))
+      const member = candidates.find((m) => `${m.nodeId}#${m.epoch}` === chosen)
+      return member === undefined
+        ? Effect.fail(new KindNotRegistered({ kind, node: "no live node of the cluster" }))
+        : this.spawnRemote(member, kind, name)
+    })
+  }
+
+  /** Spawns, or answers the live actor that already holds the name (here or elsewhere). */
+  getOrSpawn<E>(
+    name: string,
+    spawn: Effect.Effect<Pid.Pid, E | NameTaken>
+  ): Effect.Effect<Pid.Pid, E | StoreUnavailable> {
+    const existing = Effect.flatMap(this.directory.resolve(name), (pid) =>
+      Option.isSome(pid) ? Effect.succeed(pid.value) : Effect.fail(moving))
+    // A spawn racing ours (on this node or another) may have claimed the name and not be running yet.
+    const taken = existing.pipe(Effect.retry({ while: (e) => e === moving, schedule: this.retry }))
+    return Effect.catchIf(
+      spawn,
+      (error): error is NameTaken => typeof error === "object" && error !== null && "_tag" in error && error._tag === "NameTaken",
+      () => Effect.catchIf(taken, (e): e is Moving => e === moving, () => Effect.fail(new ActorNotFound({ actorName: name })))
+    ) as Effect.Effect<Pid.Pid, E | StoreUnavailable>
+  }
+
+  /**
+   * Runs `f` on the PID of a name, re-resolving and trying again while the
+   * name is moving or the answer was stale and nothing was processed
+   * (`ActorNotFound`, `ActorStopped`), for up to `relocationWait`.
+   */
+  withPid<A, E>(
+    name: string,
+    f: (pid: Pid.Pid) => Effect.Effect<A, E>
+  ): Effect.Effect<A, E | ActorNotFound | StoreUnavailable> {
+    const pid = this.directory.cached(name)
+    if (pid !== undefined) return Effect.catchIf(f(pid), isStale, () => this.slow(name, f))
+    return this.slow(name, f)
+  }
+
+  private slow<A, E>(
+    name: string,
+    f: (pid: Pid.Pid) => Effect.Effect<A, E>
+  ): Effect.Effect<A, E | ActorNotFound | StoreUnavailable> {
+    const attempt = Effect.suspend(() => {
+      this.directory.forget(name)
+      return Effect.flatMap(this.directory.resolveOrMoving(name), (found): Effect.Effect<
+        A,
+        E | Absent | Moving | StoreUnavailable
+      > => {
+        if (found === "absent") return Effect.fail(absent)
+        if (found === "moving") return Effect.fail(moving)
+        return f(found)
+      })
+    })
+    return attempt.pipe(
+      Effect.retry({ while: isStale, schedule: this.retry }),
+      Effect.catchIf((e): e is Moving | Absent => e === moving || e === absent, () =>
+        Effect.fail(new ActorNotFound({ actorName: name })))
+    ) as Effect.Effect<A, E | ActorNotFound | StoreUnavailable>
+  }
+
+  lookup(name: string): Effect.Effect<Option.Option<Pid.Pid>, StoreUnavailable> {
+    return this.directory.resolve(name)
+  }
+
+  stop(name: string): Effect.Effect<void, ActorNotFound | StoreUnavailable> {
+    return Effect.flatMap(this.directory.resolve(name), (pid) =>
+      Option.isNone(pid) ? Effect.fail(new ActorNotFound({ actorName: name })) : pid.value.stop)
+  }
+
+  tell(name: string, message: Tagged): Effect.Effect<void, unknown> {
+    return this.withPid(name, (pid) => pid.tell(message))
+  }
+
+  ask(name: string, message: Tagged, options: Pid.AskOptions | undefined): Effect.Effect<unknown, unknown> {
+    return this.withPid(name, (pid) => (pid as Pid.Pid<Tagged & never>).ask(message as never, options))
+  }
+}

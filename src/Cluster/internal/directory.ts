@@ -1,0 +1,254 @@
+/**
+ * The directory of names as seen by one node: it claims top-level names
+ * before their spawn commits (through a batcher, so concurrent spawns share
+ * store round trips), pairs each claimed cell with its fence, releases the
+ * name when the cell leaves the registry, and resolves names of other nodes
+ * to PIDs through a cache that stays valid while the owner's incarnation
+ * lives.
+ *
+ * @internal
+ */
+import { Effect, Either, Option, Runtime, Schedule } from "effect"
+import * as Address from "../../Address.js"
+import { ClusterSuspended, NameTaken, SpawnFailed } from "../../Errors.js"
+import type * as Pid from "../../Pid.js"
+import type { Cell } from "../../internal/cell.js"
+import type { AnyDefinition, ClusterHooks, SystemImpl } from "../../internal/system.js"
+import type { StoreUnavailable } from "../ClusterError.js"
+import type { ClaimRequest, ClaimResult, Entry, Incarnation, Member, Service as Store, View } from "../ClusterStore.js"
+import * as Travel from "./travel.js"
+
+/**
+ * This node's mirror of membership: who it is, whether it is suspended, and
+ * the members of the last view, readable without an effect on the hot path
+ * (a cached send checks its owner's liveness here). Fed by `Membership`.
+ */
+export class NodeView {
+  private byKey = new Map<string, Member>()
+  private list: ReadonlyArray<Member> = []
+  version = -1
+
+  constructor(public self: Incarnation, public suspended = false) {}
+
+  /** Takes a newer view; answers whether anything changed. */
+  update(view: View): boolean {
+    if (view.version === this.version) return false
+    this.version = view.version
+    this.list = view.members
+    const byKey = new Map<string, Member>()
+    for (const member of view.members) byKey.set(incarnationKey(member), member)
+    this.byKey = byKey
+    return true
+  }
+
+  member(node: Incarnation): Member | undefined {
+    return this.byKey.get(incarnationKey(node))
+  }
+
+  members(): ReadonlyArray<Member> {
+    return this.list
+  }
+}
+
+export const incarnationKey = (node: Incarnation): string => `${node.nodeId}#${node.epoch}`
+
+/** A spawn through `Cluster.spawn`: the options that travel with the name. */
+export class TravelRequest {
+  constructor(readonly travel: Travel.Travel) {}
+}
+
+/** A spawn of a row this node already holds (adopted, or handed over): its fence. */
+export class AdoptedRequest {
+  constructor(readonly fence: number) {}
+}
+
+/** A cached resolution: the PID and the incarnation whose life bounds it. */
+interface Cached {
+  readonly pid: Pid.Pid
+  readonly owner: Incarnation
+}
+
+export const sameIncarnation = (a: Incarnation, b: Incarnation): boolean =>
+  a.nodeId === b.nodeId && a.epoch === b.epoch
+
+export const isLiveStatus = (member: Member | undefined): boolean =>
+  member !== undefined && (member.status === "up" || member.status === "leaving")
+
+/** `system@host:port` of a member, split; undefined for a node without remoting. */
+export const parseNodeAddress = (
+  address: string
+): { readonly system: string; readonly host: string; readonly port: number } | undefined => {
+  const match = /^(?:([^@]+)@)?(.+):(\d+)$/.exec(address)
+  if (match === null) return undefined
+  return { system: match[1] ?? "", host: match[2] ?? "", port: Number(match[3]) }
+}
+
+/** A store call retried briefly: a claim or release lost to contention is worth a second try. */
+const retried = <A>(effect: Effect.Effect<A, StoreUnavailable>) =>
+  Effect.retry(effect, Schedule.intersect(Schedule.exponential("20 millis"), Schedule.recurs(4)))
+
+export class Directory implements ClusterHooks {
+  /** Fences of the cells this node runs under a claim. */
+  private readonly fences = new Map<Cell, number>()
+  private readonly cache = new Map<string, Cached>()
+  /** While set (graceful leave, suspension), stopping cells keep their rows: someone adopts them. */
+  keepRows = false
+
+  constructor(
+    readonly impl: SystemImpl,
+    readonly store: Store,
+    readonly port: NodeView,
+    private readonly claims: (request: ClaimRequest) => Effect.Effect<ClaimResult, StoreUnavailable>,
+    private readonly lookups: (name: string) => Effect.Effect<Entry | undefined, StoreUnavailable>,
+    private readonly runtime: Runtime.Runtime<never>,
+    /** The kinds this node registered (relocatable by default). */
+    readonly kinds: ReadonlyMap<string, AnyDefinition>,
+    /** The per-system default of `relocate`. */
+    private readonly relocateByDefault: boolean,
+    /** Builds the PID of a name on another node. */
+    private readonly remotePid: (address: string, name: string, def: AnyDefinition | undefined) => Pid.Pid | undefined
+  ) {}
+
+  // ----------------------------------------------------------- the hooks
+
+  claim(name: string, def: AnyDefinition, request: unknown): Effect.Effect<number, NameTaken | SpawnFailed | ClusterSuspended> {
+    if (request instanceof AdoptedRequest) return Effect.succeed(request.fence)
+    return Effect.suspend(() => {
+      const self = this.port.self
+      if (this.port.suspended) return Effect.fail(new ClusterSuspended({ node: self.nodeId, actorName: name }))
+      const travel: Travel.Travel = request instanceof TravelRequest ? request.travel : {}
+      const claim: ClaimRequest = {
+        name,
+        kind: def.kind,
+        relocate: travel.relocate ?? (this.relocateByDefault && this.kinds.has(def.kind)),
+        role: travel.role,
+        args: Travel.encode(travel)
+      }
+      return Effect.matchEffect(this.claims(claim), {
+        onFailure: (error) =>
+          Effect.fail(new SpawnFailed({ actorName: name, reason: `the cluster store did not answer the claim: ${error.reason}`, cause: error })),
+        onSuccess: (result): Effect.Effect<number, NameTaken | ClusterSuspended> => {
+          switch (result._tag) {
+            case "Claimed":
+              return Effect.succeed(result.fence)
+            case "Taken":
+              return Effect.fail(
+                new NameTaken({ actorName: name, address: this.addressOf(result.owner, name), node: result.owner.nodeId })
+              )
+            case "Refused":
+              return Effect.fail(new ClusterSuspended({ node: self.nodeId, actorName: name }))
+          }
+        }
+      })
+    })
+  }
+
+  bind(cell: Cell, fence: number): void {
+    this.fences.set(cell, fence)
+    this.cache.delete(cell.name)
+  }
+
+  abandon(name: string, fence: number): void {
+    this.release(name, fence)
+  }
+
+  unbind(cell: Cell): void {
+    const fence = this.fences.get(cell)
+    if (fence === undefined) return
+    this.fences.delete(cell)
+    if (!this.keepRows) this.release(cell.name, fence)
+  }
+
+  fence(cell: Cell): number | undefined {
+    return this.fences.get(cell)
+  }
+
+  lookup(name: string): Effect.Effect<Option.Option<Pid.Pid>> {
+    return Effect.orElseSucceed(this.resolve(name), () => Option.none())
+  }
+
+  // -------------------------------------------------------------- names
+
+  /** The cluster actors running here, with their fences. */
+  running(): ReadonlyArray<readonly [Cell, number]> {
+    return [...this.fences]
+  }
+
+  /** Gives a name back (fenced: a row someone else took since stays theirs). Runs detached. */
+  private release(name: string, fence: number): void {
+    Runtime.runFork(this.runtime)(Effect.ignore(retried(this.store.release(name, fence))))
+  }
+
+  /** `system@host:port` of an incarnation's node as an actor address, for errors. */
+  addressOf(owner: Incarnation, name: string): string {
+    if (sameIncarnation(owner, this.port.self)) {
+      return this.impl.lookup(name)?.addressString() ?? `effect-actors://${this.impl.name}/${name}`
+    }
+    const node = parseNodeAddress(this.port.member(owner)?.address ?? "")
+    return node === undefined
+      ? `effect-actors://${owner.nodeId}/${name}`
+      : Address.make({ system: node.system || owner.nodeId, host: node.host, port: node.port, path: [name] }).toString()
+  }
+
+  /**
+   * Finds the PID of a name: the local registry, then the cache (valid while
+   * the owner's incarnation lives), then the store (batched). `None` when no
+   * live actor answers for it right now.
+   */
+  resolve(name: string): Effect.Effect<Option.Option<Pid.Pid>, StoreUnavailable> {
+    return Effect.map(
+      this.resolveOrMoving(name),
+      (found) => typeof found === "string" ? Option.none() : Option.some(found)
+    )
+  }
+
+  /**
+   * Like `resolve`, but tells a name nobody holds (`"absent"`) from one whose
+   * row is held but that no live actor answers for right now (`"moving"`:
+   * its owner died and survivors have not adopted it yet, or its spawn has
+   * not finished).
+   */
+  resolveOrMoving(name: string): Effect.Effect<Pid.Pid | "absent" | "moving", StoreUnavailable> {
+    const pid = this.cached(name)
+    if (pid !== undefined) return Effect.succeed(pid)
+    return Effect.map(this.lookups(name), (entry) => this.toPid(name, entry))
+  }
+
+  private toPid(name: string, entry: Entry | undefined): Pid.Pid | "absent" | "moving" {
+    if (entry === undefined) return "absent"
+    if (!entry.live) return "moving"
+    if (sameIncarnation(entry.owner, this.port.self)) return this.impl.lookup(name)?.pid ?? "moving"
+    const member = this.port.member(entry.owner)
+    if (member === undefined || !isLiveStatus(member)) return "moving"
+    const pid = this.remotePid(member.address, name, this.kinds.get(entry.kind))
+    if (pid === undefined) return "moving"
+    this.cache.set(name, { pid, owner: entry.owner })
+    return pid
+  }
+
+  /** The PID of a name here or in the cache, without any store call. */
+  cached(name: string): Pid.Pid | undefined {
+    const cell = this.impl.lookup(name)
+    if (cell !== undefined) return cell.pid
+    const cached = this.cache.get(name)
+    if (cached === undefined) return undefined
+    if (isLiveStatus(this.port.member(cached.owner))) return cached.pid
+    this.cache.delete(name)
+    return undefined
+  }
+
+  /** Forgets what the cache says of a name (a send found it stale). */
+  forget(name: string): void {
+    this.cache.delete(name)
+  }
+
+  /** Drops cache entries whose owner is no longer live (after a view change). */
+  prune(): void {
+    for (const [name, cached] of this.cache) {
+      if (!isLiveStatus(this.port.member(cached.owner))) this.cache.delete(name)
+    }
+  }
+}
+
+/** Decodes a row's options, or says why it cannot run. */
+export const travelOf = (entry: Entry): Either.Either<Travel.Travel, string> => Travel.decode(entry.args)
