@@ -55,10 +55,11 @@ import type * as Events from "./EventStream.js"
 import * as Mailbox from "./Mailbox.js"
 import type * as Metrics from "./Metrics.js"
 import type { Tagged } from "./Message.js"
-import type { Pid } from "./Pid.js"
+import { type Pid, Resolver } from "./Pid.js"
 import * as Supervisor from "./Supervisor.js"
 import * as Checks from "./internal/config.js"
-import { implKey, invalidName, SystemImpl } from "./internal/system.js"
+import { resolverOf } from "./internal/resolver.js"
+import { implKey, implOf, invalidName, SystemImpl } from "./internal/system.js"
 
 /**
  * Settings of an actor system. Every field but `name` has a default.
@@ -286,8 +287,10 @@ const fromImpl = (impl: SystemImpl): Service => {
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<ActorSystem, InvalidName | InvalidArgument> =>
-  Layer.scoped(ActorSystem, make(options))
+export const layer = (options: Options): Layer.Layer<ActorSystem | Resolver, InvalidName | InvalidArgument> =>
+  Layer.scopedContext(Effect.map(make(options), (service) =>
+    // `make` always builds the service from a SystemImpl (see `fromImpl`).
+    Context.make(ActorSystem, service).pipe(Context.add(Resolver, resolverOf(implOf(service)!)))))
 
 /**
  * An actor system's options read from `Config`, one key per option:
@@ -367,7 +370,7 @@ export const config: Config.Config<Options> = Config.map(
  */
 export const layerConfig = (
   options: Config.Config.Wrap<Options> = config
-): Layer.Layer<ActorSystem, ConfigError.ConfigError | InvalidName | InvalidArgument> =>
+): Layer.Layer<ActorSystem | Resolver, ConfigError.ConfigError | InvalidName | InvalidArgument> =>
   Layer.unwrapEffect(Effect.map(Config.unwrap(options), layer))
 
 /**

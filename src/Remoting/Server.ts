@@ -247,7 +247,7 @@ export class Server implements InboundServer {
       const protocol = cell.def.protocol
       let accepted = 0
       for (const encoded of messages) {
-        const message = Codec.decodeMessage(protocol, encoded)
+        const message = Codec.decodeMessage(protocol, encoded, node.pool.decodeContext)
         if (Either.isLeft(message)) node.deadletter(to, encoded, from, message.left)
         // A refusal (stopped, mailbox full) is published as a deadletter by `send`.
         else if (cell.send(message.right, sender, undefined) === undefined) accepted++
@@ -281,7 +281,7 @@ export class Server implements InboundServer {
       this.reply(connection, id, [1, wire(new ActorNotFound({ actorName: to }))])
       return true
     }
-    const decoded = Codec.decodeMessage(cell.def.protocol, encoded)
+    const decoded = Codec.decodeMessage(cell.def.protocol, encoded, node.pool.decodeContext)
     if (Either.isLeft(decoded)) {
       node.deadletter(to, encoded, from, decoded.left)
       this.reply(connection, id, [

@@ -43,6 +43,36 @@ export const every = (millis: number): Timing => ({
   next: (due, now) => due + millis > now ? due + millis : due + (Math.floor((now - due) / millis) + 1) * millis
 })
 
+/**
+ * Every `millis` in phase with `anchor`, whenever it starts: what a
+ * cluster-unique interval follows, so that every owner in turn fires at the
+ * same instants.
+ */
+export const phased = (anchor: number, millis: number): Timing => {
+  const after = (t: number) => anchor + (Math.floor((t - anchor) / millis) + 1) * millis
+  return { first: after, next: (due, now) => after(Math.max(due, now)) }
+}
+
+/** Exactly at `at`, even late (a one-shot handed over keeps its instant, which is its tick). */
+export const exactly = (at: number): Timing => ({ first: () => at, next: () => undefined })
+
+/**
+ * What makes a schedule cluster-unique: when this node may run it, and which
+ * of its fires this node delivers (see `Cluster`'s schedules).
+ */
+export interface Guard {
+  /**
+   * Runs `body` with the anchor agreed cluster-wide (the instant a one-shot
+   * fires at, or an interval's start; a cron schedule has none to agree on)
+   * while this node holds the schedule, interrupting it when the node loses
+   * the schedule and running it again when the node gets it back; done when
+   * `body` is.
+   */
+  readonly hold: (body: (anchor: number) => Effect.Effect<void>) => Effect.Effect<void>
+  /** Whether this node delivers the fire due at `due`: one node per tick, cluster-wide. */
+  readonly deliver: (due: number) => Effect.Effect<boolean>
+}
+
 /** The fire times of a cron expression; times missed while late or paused are skipped. */
 export const cron = (expression: Cron.Cron): Timing => {
   const after = (t: number) => Option.getOrUndefined(Option.map(Cron.next(expression, t), (date) => date.getTime()))
@@ -50,6 +80,18 @@ export const cron = (expression: Cron.Cron): Timing => {
 }
 
 type AnyPid = Pid<never>
+
+/** The timing every node follows for a cluster-unique schedule, from the anchor they agreed on. */
+const agreed = (entry: Entry, anchor: number): Timing => {
+  switch (entry.trigger._tag) {
+    case "Once":
+      return exactly(anchor)
+    case "Interval":
+      return phased(anchor, Duration.toMillis(entry.trigger.interval))
+    case "Cron":
+      return entry.timing
+  }
+}
 
 class Entry {
   paused = false
@@ -60,7 +102,8 @@ class Entry {
     readonly target: AnyPid,
     readonly message: { readonly _tag: string },
     readonly trigger: Trigger,
-    readonly timing: Timing
+    readonly timing: Timing,
+    readonly guard: Guard | undefined
   ) {}
 
   get key(): string {
@@ -88,12 +131,13 @@ export class SchedulerImpl {
     message: { readonly _tag: string },
     trigger: Trigger,
     timing: Timing,
-    reference: string | undefined
+    reference: string | undefined,
+    guard?: (reference: string) => Guard
   ): Effect.Effect<Handle, ReferenceTaken | ActorStopped> {
     return Effect.suspend((): Effect.Effect<Handle, ReferenceTaken | ActorStopped> => {
       const ref = reference ?? crypto.randomUUID()
       if (this.entries.has(ref)) return Effect.fail(new ReferenceTaken({ reference: ref }))
-      const entry = new Entry(ref, target, message, trigger, timing)
+      const entry = new Entry(ref, target, message, trigger, timing, guard?.(ref))
       // Registered before the liveness check: a target that stops from now on
       // is caught by its stop event, one that stopped before fails the check.
       this.attach(entry)
@@ -170,9 +214,17 @@ export class SchedulerImpl {
   }
 
   private start(entry: Entry, due: number | undefined): void {
+    const guard = entry.guard
     this.runFork(
       entry.reference,
-      this.loop(entry, due).pipe(
+      (guard === undefined
+        ? this.loop(entry, entry.timing, due)
+        : guard.hold((anchor) =>
+          Effect.suspend(() => {
+            const timing = agreed(entry, anchor)
+            return this.loop(entry, timing, timing.first(this.clock.unsafeCurrentTimeMillis()))
+          })
+        )).pipe(
         Effect.catchAllDefect((defect) =>
           Effect.zipRight(
             Effect.sync(() => this.detach(entry)),
@@ -185,7 +237,7 @@ export class SchedulerImpl {
     )
   }
 
-  private loop(entry: Entry, due: number | undefined): Effect.Effect<void> {
+  private loop(entry: Entry, timing: Timing, due: number | undefined): Effect.Effect<void> {
     return Effect.suspend(() => {
       if (due === undefined) {
         // No fire time left: the schedule is done.
@@ -195,13 +247,19 @@ export class SchedulerImpl {
       entry.nextFireAt = due
       const wait = due - this.clock.unsafeCurrentTimeMillis()
       const sleep = wait > 0 ? this.clock.sleep(Duration.millis(wait)) : Effect.void
-      return Effect.flatMap(Effect.zipRight(sleep, this.fire(entry)), (goOn) =>
-        goOn ? this.loop(entry, entry.timing.next(due, this.clock.unsafeCurrentTimeMillis())) : Effect.void)
+      return Effect.flatMap(Effect.zipRight(sleep, this.fire(entry, due)), (goOn) =>
+        goOn ? this.loop(entry, timing, timing.next(due, this.clock.unsafeCurrentTimeMillis())) : Effect.void)
     })
   }
 
-  /** Tells the target; false when the schedule cancelled itself. */
-  private fire(entry: Entry): Effect.Effect<boolean> {
+  /** Tells the target (if this node delivers this tick); false when the schedule cancelled itself. */
+  private fire(entry: Entry, due: number): Effect.Effect<boolean> {
+    const guard = entry.guard
+    if (guard === undefined) return this.tell(entry)
+    return Effect.flatMap(guard.deliver(due), (mine) => mine ? this.tell(entry) : Effect.succeed(true))
+  }
+
+  private tell(entry: Entry): Effect.Effect<boolean> {
     return Effect.match(entry.target.tell(entry.message as never), {
       onSuccess: () => {
         entry.fired++

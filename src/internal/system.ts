@@ -28,7 +28,7 @@ import { finalize, requestStop, stopChildren, stopFromOutside } from "./cell/sto
 import { runPreStart } from "./cell/supervision.js"
 import { Dispatcher } from "./dispatcher.js"
 import { defaultBuffer, EventBus } from "./eventBus.js"
-import { currentFiber } from "./fastpath.js"
+import { currentContext } from "./effectInternals.js"
 import { Timers } from "./timers.js"
 
 export type AnyDefinition = Actor.Definition<Tagged, unknown, unknown>
@@ -64,6 +64,8 @@ export interface SystemSettings {
 export interface RemoteHooks {
   /** Finds an actor on another node by its address. */
   lookup(address: Address): Effect.Effect<Option.Option<Pid.Pid>, RemoteError>
+  /** The PID of an actor on another node, without connecting (see `Pid.Resolver`). */
+  pid(address: Address): Pid.Pid
   /** `watcher` watches a PID that is not local. */
   watch(watcher: Cell, target: Pid.Pid<never>): void
   /** `watcher` cancels its watch of a PID that is not local. */
@@ -436,8 +438,7 @@ class SpawnEffect extends Effectable.Class<Pid.Pid<Tagged>, SpawnError> {
     super()
   }
   commit(): Effect.Effect<Pid.Pid<Tagged>, SpawnError> {
-    const fiber = currentFiber()
-    const context = fiber === undefined ? Context.empty() : fiber.currentContext
+    const context = currentContext()
     return this.system.spawnIn(
       context as Context.Context<unknown>,
       this.def,

@@ -3,7 +3,7 @@
  * process and across processes).
  */
 import { Context, Effect, Exit, Layer, Option, Schema, Scope } from "effect"
-import { Actor, ActorSystem, Message, type Pid, Remoting } from "../../src/index.js"
+import { Actor, ActorSystem, Message, Pid, Remoting } from "../../src/index.js"
 
 import { Divide, DivisionByZero, GetCount, Increment } from "../helpers.js"
 
@@ -104,6 +104,8 @@ export const Watcher = Actor.make("Watcher", {
 export interface TestNode {
   readonly system: ActorSystem.Service
   readonly remoting: Remoting.Service
+  /** Resolves addresses as the node does when it decodes a PID (`Pid.schema`). */
+  readonly resolver: Pid.Resolver["Type"]
   readonly port: number
   readonly close: Effect.Effect<void>
 }
@@ -124,6 +126,7 @@ export const startNode = (
     return {
       system: Context.get(context, ActorSystem.ActorSystem),
       remoting,
+      resolver: Context.get(context, Pid.Resolver),
       port: remoting.port,
       close: Scope.close(scope, Exit.void)
     }

@@ -25,6 +25,7 @@
  */
 import {
   type Clock,
+  Context,
   Duration,
   Effect,
   Either,
@@ -40,6 +41,7 @@ import { pipeArguments } from "effect/Pipeable"
 import { Address, parse as parseAddress } from "../../Address.js"
 import {
   ActorError,
+  type AskError,
   AskTimeout,
   BatchAskFailed,
   DecodeError,
@@ -49,9 +51,10 @@ import {
   Unauthorized,
   UnknownMessage
 } from "../../Errors.js"
-import type { Tagged } from "../../Message.js"
+import type { FailureOf, ReplyOf, RequestOf, Tagged } from "../../Message.js"
 import type { ActorMetrics } from "../../Metrics.js"
 import * as Pid from "../../Pid.js"
+import { Resolver } from "../../Pid.js"
 import type { Cell } from "../../internal/cell.js"
 import { currentCell } from "../../internal/localPid.js"
 import * as Codec from "../Codec.js"
@@ -573,6 +576,15 @@ export class Pool {
     return pid
   }
 
+  /**
+   * Resolves an address decoded from a message or a reply (`Pid.schema`):
+   * remote addresses become remote PIDs (opening nothing); a `RemoteClient`'s
+   * pool has no local actors. The remoting layer sets the system's resolver.
+   */
+  decodeContext: Codec.DecodeContext = Context.make(Resolver, {
+    resolve: (address) => address.host === "" ? undefined : this.pid(address)
+  })
+
   /** The PID for a sender address from the wire: data only, nothing is opened. */
   pidOf(text: string): RemotePid | undefined {
     const cached = this.pids.get(text)
@@ -685,15 +697,24 @@ export class RemotePid implements Pid.Pid<Tagged> {
     return Effect.flatMap(connection.room, () => this.offer(from, encoded, tag))
   }
 
-  ask(message: Tagged, options?: Pid.AskOptions): Effect.Effect<never, never> {
+  /**
+   * Fails, besides the request's own failure, with what a local ask fails
+   * with and with what the node answers: `ActorNotFound` when no actor holds
+   * this address any more, `NodeUnreachable`, `DecodeError`, `Unauthorized`.
+   */
+  ask<Q extends RequestOf<Tagged>>(
+    message: Q,
+    options?: Pid.AskOptions
+  ): Effect.Effect<ReplyOf<Q>, FailureOf<Q> | AskError | UnknownMessage> {
     const settings = this.pool.settings
     const millis = options?.timeout === undefined
       ? settings.askTimeoutMillis
       : Duration.toMillis(Duration.decode(options.timeout))
     if (!(millis > 0) || !Number.isFinite(millis)) {
-      return Effect.fail(new InvalidArgument({ reason: `ask timeout must be positive, got ${millis} ms` })) as never
+      return Effect.fail(new InvalidArgument({ reason: `ask timeout must be positive, got ${millis} ms` }))
     }
-    return Effect.async<unknown, unknown>((resume) => {
+    // The node fails an ask with an ActorError or the request's own failure, decoded with its schema.
+    return Effect.async<ReplyOf<Q>, FailureOf<Q> | AskError | UnknownMessage>((resume) => {
       const encoded = this.encode(message)
       if (Either.isLeft(encoded)) return resume(Effect.fail(encoded.left))
       const from = currentSender()
@@ -701,10 +722,10 @@ export class RemotePid implements Pid.Pid<Tagged> {
       const cancel = this.connection.call(
         (id) => frameWithId(FrameType.Ask, id, payload),
         millis + settings.graceMillis,
-        (reply) => resume(this.askResult(message, millis, reply))
+        (reply) => resume(this.askResult(message, millis, reply) as Exit.Exit<ReplyOf<Q>, FailureOf<Q> | AskError>)
       )
       return Effect.sync(cancel)
-    }) as never
+    })
   }
 
   private askResult(message: Tagged, millis: number, reply: ReplyPayload | Error): Exit.Exit<unknown, unknown> {
@@ -714,7 +735,7 @@ export class RemotePid implements Pid.Pid<Tagged> {
         : Exit.fail(reply)
     }
     if (reply[0] === 1) return Exit.fail(errorOf(reply[1]))
-    const decoded = Codec.decodeReply(message, reply[1])
+    const decoded = Codec.decodeReply(message, reply[1], this.pool.decodeContext)
     if (Either.isLeft(decoded)) {
       return Exit.fail(
         new DecodeError({ address: this.address.toString(), messageTag: message._tag, reason: decoded.left })
@@ -737,13 +758,20 @@ export class RemotePid implements Pid.Pid<Tagged> {
     })
   }
 
-  batchAsk(messages: Iterable<Tagged>, options?: Pid.AskOptions): Effect.Effect<never, never> {
+  batchAsk<Q extends RequestOf<Tagged>>(
+    messages: Iterable<Q>,
+    options?: Pid.AskOptions
+  ): Effect.Effect<Array<ReplyOf<Q>>, Pid.BatchAskError<Q>> {
     const all = [...messages]
     return Effect.forEach(
       all,
-      (message, index) => Effect.mapError(this.ask(message, options), (error) => new BatchAskFailed({ index, error })),
+      (message, index) =>
+        Effect.mapError(
+          this.ask(message, options),
+          (error) => new BatchAskFailed({ index, error }) as Pid.BatchAskError<Q>
+        ),
       { concurrency: "unbounded" }
-    ) as never
+    )
   }
 
   private stopCall(kill: boolean): Effect.Effect<void> {
@@ -758,10 +786,12 @@ export class RemotePid implements Pid.Pid<Tagged> {
     return Effect.suspend(() => this.stopCall(true))
   }
 
-  get restart(): Effect.Effect<void, never> {
+  /** Fails with `ActorNotFound` when no actor holds this address any more, or with a restart's own errors. */
+  get restart(): Effect.Effect<void, AskError> {
+    // The node answers Respawn with ActorNotFound or the local restart's AskError; the rest are RemoteErrors.
     return Effect.suspend(() => this.connection.control(new Protocol.Respawn({ name: this.path }))) as Effect.Effect<
       void,
-      never
+      AskError
     >
   }
 

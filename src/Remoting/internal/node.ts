@@ -150,6 +150,10 @@ export class Node implements RemoteHooks {
     return lookupRemote(this.pool, address.host, address.port, path, undefined)
   }
 
+  pid(address: Address): Pid.Pid {
+    return this.pool.pid(address) as unknown as Pid.Pid
+  }
+
   watch(watcher: Cell, target: Pid.Pid<never>): void {
     if (!(target instanceof RemotePid)) return
     const key = target.address.toString()
