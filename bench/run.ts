@@ -11,7 +11,7 @@
  * Flags:
  *   --json            one JSON object per line on stdout (the table goes to stderr)
  *   --smoke           tiny sizes, one round, no million-actor check (CI: under ~20 s)
- *   --only a,b        only these scenarios: tell, ask, fanin, spawn, million
+ *   --only a,b        only these scenarios: tell, ask, fanin, spawn, stop-poststop, million
  *   --impl a,b        only these implementations: ours, effect, js (for profiling)
  *   --rounds N        measured rounds per scenario (default 5; spawn 3)
  *   --scale F         multiplies every size by F (0.1 for a quick look)
@@ -38,7 +38,7 @@ const option = (name: string): string | undefined => {
   return i >= 0 ? argv[i + 1] : undefined
 }
 
-const allScenarios = ["tell", "ask", "fanin", "spawn", "million"] as const
+const allScenarios = ["tell", "ask", "fanin", "spawn", "stop-poststop", "million"] as const
 type Scenario = typeof allScenarios[number]
 const allImpls: ReadonlyArray<Impl> = ["ours", "effect", "js"]
 
@@ -70,7 +70,7 @@ const selected = (scenario: Scenario): boolean =>
 const scaleOption = Number(option("--scale") ?? 1)
 const scaled = (n: number): number => Math.max(1, Math.round(n * scaleOption))
 const sizes = smoke
-  ? { tell: 10_000, ask: 1_000, producers: 10, perProducer: 500, batch: 100, spawn: 1_000, million: 0, rounds: 1 }
+  ? { tell: 10_000, ask: 1_000, producers: 10, perProducer: 500, batch: 100, spawn: 1_000, stopPostStop: 1_000, million: 0, rounds: 1 }
   : {
     tell: scaled(1_000_000),
     ask: scaled(100_000),
@@ -78,6 +78,7 @@ const sizes = smoke
     perProducer: scaled(10_000),
     batch: Math.min(100, scaled(10_000)),
     spawn: scaled(100_000),
+    stopPostStop: scaled(100_000),
     million: scaled(1_000_000),
     rounds: 5
   }
@@ -125,6 +126,7 @@ const targets: Record<string, Target> = {
   fanin: { text: ">= 1.5x effect", pass: (_, r) => r !== undefined && r >= 1.5 },
   spawn: { text: ">= 500,000/s", pass: (row) => row.value >= 500_000 },
   memory: { text: "<= 400 B", pass: (row) => row.value <= 400 },
+  "stop-poststop": { text: ">= 200,000/s", pass: (row) => row.value >= 200_000 },
   // 400 MB for a million actors (scaled with --scale).
   million: { text: `< ${fmt(400 * sizes.million / 1e6)} MB`, pass: (row) => row.value < 400 * sizes.million / 1e6 }
 }
@@ -325,6 +327,28 @@ const runSpawn = async (): Promise<void> => {
   report(`spawn: ${n.toLocaleString("en")} idle actors (heap after GC${hasGc ? "" : " NOT available: run with --expose-gc"})`, rows)
 }
 
+const runStopPostStop = async (): Promise<void> => {
+  const n = sizes.stopPostStop
+  const results = await measure(
+    "stop-poststop",
+    rounds ?? Math.min(3, sizes.rounds),
+    (impl) => Scenarios.stopPostStop(impl, scale(n)),
+    (impl) => Scenarios.stopPostStop(impl, n),
+    (v) => `${fmt(v)}/s`
+  )
+  spread(results, (v) => v)
+  report(
+    `stop-poststop: ${n.toLocaleString("en")} idle actors with a trivial postStop, stopped (ours: by closing the system)`,
+    impls.map((impl) => ({
+      scenario: "stop-poststop",
+      impl,
+      value: medianOf(results, impl, (v) => v),
+      unit: "actors/s",
+      higherIsBetter: true
+    }))
+  )
+}
+
 /** Closing a system of a million actors may take long: past this, the bench reports it and moves on. */
 const millionStopBudgetMillis = 120_000
 
@@ -414,6 +438,7 @@ const main = async (): Promise<void> => {
   if (selected("ask")) await runAsk()
   if (selected("fanin")) await runFanIn()
   if (selected("spawn")) await runSpawn()
+  if (selected("stop-poststop")) await runStopPostStop()
   if (selected("million")) await (inChild ? runMillionHere() : runMillion())
   print("")
   print(

@@ -374,3 +374,79 @@ export const spawn = async (
   }
   return { ...result, stopMillis: now() - stopStart }
 }
+
+// ---------------------------------------------------------- stop-poststop
+
+/**
+ * Spawns `n` idle actors that each have a trivial `postStop` (it counts),
+ * then stops them all: ours by closing the system, the baselines by stopping
+ * each actor. Actors stopped per second, from the stop until every
+ * `postStop` has run; fails if any ran other than exactly once.
+ */
+export const stopPostStop = async (impl: Impl, n: number): Promise<number> => {
+  const ran = new Uint8Array(n)
+  let count = 0
+  const stopped = (i: number): void => {
+    ran[i]!++
+    count++
+  }
+  const check = (): void => {
+    const wrong = ran.findIndex((times) => times !== 1)
+    if (count !== n || wrong >= 0) {
+      throw new Error(`stop-poststop/${impl}: ${count} postStops for ${n} actors (actor ${wrong} ran ${ran[wrong]} times)`)
+    }
+  }
+  let t0 = 0
+  switch (impl) {
+    case "ours": {
+      class Index extends Schema.TaggedClass<Index>()("Index", {}) {}
+      const Counted = Actor.make("Counted", {
+        protocol: [Index],
+        initialState: () => -1,
+        receive: { Index: () => Effect.void },
+        postStop: (ctx) => Effect.sync(() => stopped(Number(ctx.self.name)))
+      })
+      await run(Effect.gen(function*() {
+        yield* Effect.scoped(Effect.gen(function*() {
+          const system = yield* ActorSystem.make({ name: "bench" })
+          let i = 0
+          yield* Effect.whileLoop({ while: () => i < n, body: () => system.spawn(Counted, String(i)), step: () => i++ })
+          t0 = now()
+        }))
+      }).pipe(Effect.orDie))
+      break
+    }
+    case "effect": {
+      const actors = new Array<EffectActor.EffectActor<Tick>>(n)
+      await run(Effect.gen(function*() {
+        let i = 0
+        yield* Effect.whileLoop({
+          while: () => i < n,
+          body: () => {
+            const index = i
+            return EffectActor.spawn<Tick>(() => Effect.void, Effect.sync(() => stopped(index)))
+          },
+          step: (actor) => {
+            actors[i++] = actor
+          }
+        })
+        t0 = now()
+        yield* Effect.forEach(actors, EffectActor.stop, { discard: true })
+      }))
+      break
+    }
+    case "js": {
+      const actors = new Array<JsActor<Tick>>(n)
+      for (let i = 0; i < n; i++) actors[i] = new JsActor<Tick>(() => {}, () => stopped(i))
+      await new Promise<void>((resolve) => setImmediate(resolve))
+      t0 = now()
+      for (const actor of actors) actor.stop()
+      while (count < n) await new Promise<void>((resolve) => setImmediate(resolve))
+      break
+    }
+  }
+  const elapsed = now() - t0
+  check()
+  return n / (elapsed / 1000)
+}
+

@@ -3,7 +3,9 @@
  * finds and stops actors, and publishes their events and deadletters.
  * Closing the layer's scope stops every actor (children first, each drained
  * within the shutdown timeout), runs every `postStop` once, and leaves no
- * fiber running.
+ * fiber running; an actor whose handler cannot be interrupted is abandoned
+ * once the shutdown timeout has passed (`ActorStopped` with reason
+ * `Abandoned`), so closing never hangs.
  *
  * @example
  * ```ts
@@ -53,10 +55,11 @@ import type * as Events from "./EventStream.js"
 import * as Mailbox from "./Mailbox.js"
 import type * as Metrics from "./Metrics.js"
 import type { Tagged } from "./Message.js"
-import type { Pid } from "./Pid.js"
+import { type Pid, Resolver } from "./Pid.js"
 import * as Supervisor from "./Supervisor.js"
 import * as Checks from "./internal/config.js"
-import { implKey, invalidName, SystemImpl } from "./internal/system.js"
+import { resolverOf } from "./internal/resolver.js"
+import { implKey, implOf, invalidName, SystemImpl } from "./internal/system.js"
 
 /**
  * Settings of an actor system. Every field but `name` has a default.
@@ -73,7 +76,12 @@ export interface Options {
   readonly supervisor?: Supervisor.Strategy
   /** Stop actors idle for this long (2 minutes); `"never"` turns passivation off. */
   readonly passivateAfter?: Duration.DurationInput | "never"
-  /** How long a graceful stop may drain a mailbox before what is left becomes deadletters (10 seconds). */
+  /**
+   * How long a graceful stop may drain a mailbox before the handler is
+   * interrupted and what is left becomes deadletters (10 seconds); it also
+   * bounds `postStop` and the wait for an interrupted handler, past which the
+   * actor is abandoned (`ActorStopped` with reason `Abandoned`).
+   */
   readonly shutdownTimeout?: Duration.DurationInput
   /** The default ask timeout (5 seconds). */
   readonly askTimeout?: Duration.DurationInput
@@ -81,6 +89,8 @@ export interface Options {
   readonly stashCapacity?: number
   /** Metric export settings (see `Metrics`): interval, per-actor series, processing time. */
   readonly metrics?: Metrics.Options
+  /** Each event subscriber's buffer: 4,096 events, sliding (see `EventStream.BufferOptions`). */
+  readonly eventBuffer?: Events.BufferOptions
   /** A logger for the actors' fibers (default: the logger of the fiber that builds the layer). */
   readonly logger?: Logger.Logger<unknown, unknown>
 }
@@ -196,7 +206,8 @@ export const make = (options: Options): Effect.Effect<Service, InvalidName | Inv
       },
       askTimeout: Duration.decode(options.askTimeout ?? "5 seconds"),
       shutdownTimeout: Duration.decode(options.shutdownTimeout ?? "10 seconds"),
-      metrics: options.metrics
+      metrics: options.metrics,
+      eventBuffer: options.eventBuffer
     }, runtime, clock)
     yield* Effect.addFinalizer(() => impl.shutdown())
     const interval = options.metrics?.interval
@@ -214,7 +225,8 @@ const invalidOptions = (options: Options): string | undefined =>
     Checks.invalid("shutdownTimeout", options.shutdownTimeout, Checks.positiveDuration) ??
     Checks.invalid("passivateAfter", options.passivateAfter, Checks.positiveDurationOrNever) ??
     Checks.invalid("stashCapacity", options.stashCapacity, Checks.nonNegativeInteger) ??
-    Checks.invalid("metrics.interval", options.metrics?.interval, Checks.positiveDuration)
+    Checks.invalid("metrics.interval", options.metrics?.interval, Checks.positiveDuration) ??
+    Checks.invalid("eventBuffer.capacity", options.eventBuffer?.capacity, Checks.positiveInteger)
 
 const fromImpl = (impl: SystemImpl): Service => {
   const found = (name: string) =>
@@ -275,8 +287,10 @@ const fromImpl = (impl: SystemImpl): Service => {
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options): Layer.Layer<ActorSystem, InvalidName | InvalidArgument> =>
-  Layer.scoped(ActorSystem, make(options))
+export const layer = (options: Options): Layer.Layer<ActorSystem | Resolver, InvalidName | InvalidArgument> =>
+  Layer.scopedContext(Effect.map(make(options), (service) =>
+    // `make` always builds the service from a SystemImpl (see `fromImpl`).
+    Context.make(ActorSystem, service).pipe(Context.add(Resolver, resolverOf(implOf(service)!)))))
 
 /**
  * An actor system's options read from `Config`, one key per option:
@@ -356,7 +370,7 @@ export const config: Config.Config<Options> = Config.map(
  */
 export const layerConfig = (
   options: Config.Config.Wrap<Options> = config
-): Layer.Layer<ActorSystem, ConfigError.ConfigError | InvalidName | InvalidArgument> =>
+): Layer.Layer<ActorSystem | Resolver, ConfigError.ConfigError | InvalidName | InvalidArgument> =>
   Layer.unwrapEffect(Effect.map(Config.unwrap(options), layer))
 
 /**

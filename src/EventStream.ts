@@ -7,8 +7,9 @@
  *
  * @since 0.1.0
  */
-import { Data, Effect, Queue, type Scope } from "effect"
+import { Data, Effect, type Queue } from "effect"
 import type { Address } from "./Address.js"
+import { missedBy } from "./internal/eventBus.js"
 
 /**
  * An actor finished `preStart` and accepts messages.
@@ -24,7 +25,11 @@ export class ActorStarted extends Data.TaggedClass("ActorStarted")<{ readonly ad
  * - `Stopped`: asked to stop (graceful), `Killed`: killed, `PoisonPill`: took a pill,
  * - `Failed`: its supervisor chose Stop after a failure (`error` says what),
  * - `RestartsExhausted`: the restart schedule ran out,
- * - `ParentStopped`, `SystemShutdown`.
+ * - `ParentStopped`, `SystemShutdown`,
+ * - `Abandoned`: it did not finish stopping within the system's
+ *   `shutdownTimeout` (a handler or `postStop` that cannot be interrupted
+ *   still runs): it was unregistered and takes no more messages, and nothing
+ *   waits for it any longer; the Effect still running is left to finish.
  *
  * @since 0.1.0
  * @category events
@@ -37,6 +42,7 @@ export type StopReason =
   | "RestartsExhausted"
   | "ParentStopped"
   | "SystemShutdown"
+  | "Abandoned"
 
 /**
  * An actor stopped (its `postStop` has run). `error` is set when it stopped
@@ -136,6 +142,10 @@ export type Event =
   | ActorSuspended
   | Deadletter
   | ScheduleCancelled
+  | NodeJoined
+  | NodeLeft
+  | ClusterSuspended
+  | ClusterResumed
   | RemoteTellsUnconfirmed
 
 /**
@@ -160,64 +170,103 @@ export class ScheduleCancelled extends Data.TaggedClass("ScheduleCancelled")<{
   readonly reason: ScheduleCancelReason
 }> {}
 
-/** @internal */
-interface Subscriber {
-  readonly queue: Queue.Queue<Event>
-  /** The tags it wants, or every tag. */
-  readonly tags: ReadonlySet<Event["_tag"]> | undefined
+/**
+ * A node incarnation joined the cluster (cluster mode only). Every node
+ * publishes membership events in the same order: the order of the store's
+ * membership version (`version`).
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class NodeJoined extends Data.TaggedClass("NodeJoined")<{
+  readonly nodeId: string
+  readonly epoch: number
+  /** Where remoting reaches it (`host:port`), or "". */
+  readonly address: string
+  readonly version: number
+}> {}
+
+/**
+ * A node incarnation left the cluster: gracefully (`left`) or declared dead
+ * (`dead`). It never comes back; a restarted node joins under a new epoch.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class NodeLeft extends Data.TaggedClass("NodeLeft")<{
+  readonly nodeId: string
+  readonly epoch: number
+  readonly reason: "left" | "dead"
+  readonly version: number
+}> {}
+
+/**
+ * This node could not renew its lease in time and suspended its cluster
+ * actors, before anyone else could declare it dead.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class ClusterSuspended extends Data.TaggedClass("ClusterSuspended")<{
+  readonly nodeId: string
+  readonly epoch: number
+}> {}
+
+/**
+ * This node is active again: its lease was renewed (same epoch), or it had
+ * been declared dead and joined again (`rejoined`, a new epoch).
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class ClusterResumed extends Data.TaggedClass("ClusterResumed")<{
+  readonly nodeId: string
+  readonly epoch: number
+  readonly rejoined: boolean
+}> {}
+
+/**
+ * How each subscriber's buffer behaves (`ActorSystem` option `eventBuffer`).
+ * A subscriber that falls behind never slows the system down nor makes it
+ * grow: its buffer holds `capacity` events (4,096 by default); past that a
+ * `"sliding"` buffer (the default) drops the oldest event, so the subscriber
+ * sees the latest, and a `"dropping"` one drops the newest. What a
+ * subscriber missed is counted (`missed`, and the system metric
+ * `effect_actors_events_missed`).
+ *
+ * @example
+ * ```ts
+ * import { ActorSystem } from "effect-actors"
+ *
+ * const system = ActorSystem.make({ name: "app", eventBuffer: { capacity: 100_000, strategy: "dropping" } })
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface BufferOptions {
+  readonly capacity?: number
+  readonly strategy?: "sliding" | "dropping"
 }
 
 /**
- * The system's publisher. Publishers ask `wants(tag)` before they build an
- * event, so events nobody listens to cost nothing, and an internal listener
- * (the scheduler wants only stops) does not make every other event paid for.
+ * How many events the subscription `queue` (from `system.subscribe`) has
+ * missed because its buffer was full; 0 for any other queue.
  *
- * @internal
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { ActorSystem, EventStream } from "effect-actors"
+ *
+ * const watch = Effect.gen(function*() {
+ *   const events = yield* ActorSystem.subscribe
+ *   // ... later, after falling behind:
+ *   const missed = yield* EventStream.missed(events)
+ *   if (missed > 0) yield* Effect.logWarning(`missed ${missed} events`)
+ * })
+ * ```
+ * @since 0.1.0
+ * @category utils
  */
-export class EventBus {
-  private subscribers: Array<Subscriber> = []
-  private wanted: ReadonlySet<string> | "all" = new Set()
+export const missed = (queue: Queue.Dequeue<Event>): Effect.Effect<number> =>
+  Effect.sync(() => missedBy(queue) ?? 0)
 
-  get active(): boolean {
-    return this.subscribers.length > 0
-  }
-
-  wants(tag: Event["_tag"]): boolean {
-    return this.wanted === "all" || this.wanted.has(tag)
-  }
-
-  publish(event: Event): void {
-    for (const subscriber of this.subscribers) {
-      if (subscriber.tags === undefined || subscriber.tags.has(event._tag)) subscriber.queue.unsafeOffer(event)
-    }
-  }
-
-  /** Subscribes to every event, or to the given tags only. */
-  subscribe(tags?: ReadonlyArray<Event["_tag"]>): Effect.Effect<Queue.Dequeue<Event>, never, Scope.Scope> {
-    return Effect.acquireRelease(
-      Effect.tap(Queue.unbounded<Event>(), (queue) =>
-        Effect.sync(() => {
-          this.subscribers = [...this.subscribers, { queue, tags: tags === undefined ? undefined : new Set(tags) }]
-          this.recompute()
-        })),
-      (queue) =>
-        Effect.zipRight(
-          Effect.sync(() => {
-            this.subscribers = this.subscribers.filter((s) => s.queue !== queue)
-            this.recompute()
-          }),
-          Queue.shutdown(queue)
-        )
-    )
-  }
-
-  private recompute(): void {
-    if (this.subscribers.some((s) => s.tags === undefined)) {
-      this.wanted = "all"
-      return
-    }
-    const wanted = new Set<string>()
-    for (const subscriber of this.subscribers) for (const tag of subscriber.tags ?? []) wanted.add(tag)
-    this.wanted = wanted
-  }
-}

@@ -8,14 +8,16 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
+import type { Resolver } from "./Pid.js"
 
 /**
- * One message schema of a protocol: a tagged class or a tagged request.
+ * One message schema of a protocol: a tagged class or a tagged request. Its
+ * fields may hold PIDs (`Pid.schema`), whose decoding needs `Pid.Resolver`.
  *
  * @since 0.1.0
  * @category models
  */
-export type MessageSchema = Schema.Schema.AnyNoContext & { readonly _tag: string }
+export type MessageSchema = Schema.Schema<any, any, Resolver> & { readonly _tag: string }
 
 /**
  * A protocol: the message schemas an actor understands.

@@ -67,6 +67,8 @@ export interface SystemMetrics {
   readonly deadletters: number
   /** Messages processed since the start, by every actor. */
   readonly processed: number
+  /** Events that subscribers missed because their buffers were full (see `EventStream.BufferOptions`). */
+  readonly eventsMissed: number
 }
 
 /**
@@ -99,6 +101,17 @@ export const actors = Metric.gauge("effect_actors_actors", { description: "live 
  * @category metrics
  */
 export const deadletters = Metric.counter("effect_actors_deadletters", { description: "deadletters published" })
+
+/**
+ * Events that subscribers of a system missed because their buffers were
+ * full (counter; see `EventStream.BufferOptions`).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const eventsMissed = Metric.counter("effect_actors_events_missed", {
+  description: "events dropped from full subscriber buffers"
+})
 
 /**
  * Messages processed by every actor of a system (counter).

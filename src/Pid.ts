@@ -9,11 +9,11 @@
  *
  * @since 0.1.0
  */
-import type { Duration, Effect, Equal, Pipeable } from "effect"
+import { Context, type Duration, Effect, type Equal, ParseResult, type Pipeable, Schema } from "effect"
 import { dual } from "effect/Function"
-import type { Address } from "./Address.js"
+import { type Address, schema as addressSchema } from "./Address.js"
 import type { AskError, TellError, UnknownMessage } from "./Errors.js"
-import type { FailureOf, ReplyOf, RequestOf, Tagged } from "./Message.js"
+import type { FailureOf, MessageOf, Protocol, ReplyOf, RequestOf, Tagged } from "./Message.js"
 import type { ActorMetrics } from "./Metrics.js"
 import { poisonPill as thePoisonPill } from "./Message.js"
 
@@ -176,3 +176,65 @@ export const stop = <M>(self: Pid<M>): Effect.Effect<void> => self.stop
 export const poisonPill = <M>(self: Pid<M>): Effect.Effect<void, TellError> =>
   // Every actor accepts the pill whatever its protocol, so UnknownMessage cannot occur.
   (self as unknown as Pid<typeof thePoisonPill>).tell(thePoisonPill) as Effect.Effect<void, TellError>
+
+/**
+ * Turns an address into a live PID on this node: the local actor's PID when
+ * the address is this node's, a remote PID (through remoting) otherwise;
+ * `undefined` when no actor can be reached there (a local address with no
+ * live actor, or a remote one on a node without remoting). It never opens a
+ * connection: a remote PID connects when something is first sent through it.
+ *
+ * `Pid.schema` needs it to decode. `ActorSystem.layer` provides it, and
+ * remoting provides it where messages arrive from other nodes.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Pid } from "effect-actors"
+ * // const pid = yield* Schema.decode(Pid.schema())("effect-actors://shop/cart") // needs Pid.Resolver
+ * ```
+ * @since 0.1.0
+ * @category services
+ */
+export class Resolver extends Context.Tag("effect-actors/Pid/Resolver")<Resolver, {
+  readonly resolve: (address: Address) => Pid<Tagged> | undefined
+}>() {}
+
+const pidDeclaration = Schema.declare((u: unknown): u is Pid<never> => isPid(u), { identifier: "Pid" })
+
+const pidSchema: Schema.Schema<Pid<never>, string, Resolver> = Schema.transformOrFail(addressSchema, pidDeclaration, {
+  strict: true,
+  decode: (address, _, ast) =>
+    Effect.flatMap(Resolver, (resolver) => {
+      const pid = resolver.resolve(address)
+      return pid === undefined
+        ? Effect.fail(new ParseResult.Type(ast, String(address), `no actor can be reached at ${address}`))
+        : Effect.succeed(pid as Pid<never>)
+    }),
+  encode: (pid) => ParseResult.succeed(pid.address)
+}).annotations({ identifier: "PidFromAddress" })
+
+/**
+ * A PID as a message field: encoded as the actor's address, decoded on the
+ * receiving node into a live PID (see `Resolver`), so an actor can be told
+ * where to reply even across nodes. Typed by the protocol it accepts (or by
+ * a message type: `Pid.schema<Notice>()`); without either it is untyped and
+ * sends are checked at run time. Decoding needs `Pid.Resolver`, which
+ * remoting provides where messages arrive; locally no encoding happens at
+ * all, the PID travels as itself.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Pid } from "effect-actors"
+ * class Pong extends Schema.TaggedClass<Pong>()("Pong", { n: Schema.Number }) {}
+ * class Ping extends Schema.TaggedClass<Ping>()("Ping", { n: Schema.Number, replyTo: Pid.schema([Pong]) }) {}
+ * // handler: Ping: (msg) => msg.replyTo.tell(new Pong({ n: msg.n }))
+ * ```
+ * @since 0.1.0
+ * @category schemas
+ */
+export const schema: {
+  <const P extends Protocol>(protocol: P): Schema.Schema<Pid<MessageOf<P>>, string, Resolver>
+  <M = Tagged>(): Schema.Schema<Pid<M>, string, Resolver>
+} = ((_protocol?: Protocol) => pidSchema) as unknown as typeof schema

@@ -8,7 +8,8 @@ describe("C1 system options are checked", () => {
     ["negative shutdownTimeout", { name: "s", shutdownTimeout: -5 }, "shutdownTimeout"],
     ["passivateAfter 0", { name: "s", passivateAfter: 0 }, "passivateAfter"],
     ["fractional stashCapacity", { name: "s", stashCapacity: 1.5 }, "stashCapacity"],
-    ["metrics interval 0", { name: "s", metrics: { interval: 0 } }, "metrics.interval"]
+    ["metrics interval 0", { name: "s", metrics: { interval: 0 } }, "metrics.interval"],
+    ["eventBuffer capacity 0", { name: "s", eventBuffer: { capacity: 0 } }, "eventBuffer.capacity"]
   ]
   for (const [label, options, field] of bad) {
     it.scoped(`${label} is refused with InvalidArgument`, () =>

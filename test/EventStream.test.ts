@@ -150,3 +150,54 @@ describe("C4 event stream", () => {
       expect(yield* Effect.flip(a.ask(new GetCount()))).toMatchObject({ _tag: "ActorStopped" })
     }))
 })
+
+describe("I8.6 a slow subscriber", () => {
+  class Ping extends Schema.TaggedClass<Ping>()("Ping", {}) {}
+  const Quiet = Actor.make("Quiet", { protocol: [Ping], receive: { Ping: () => Effect.void } })
+
+  /** Publishes ten ActorStarted events (ten spawns) to a subscriber that reads nothing meanwhile. */
+  const tenStarts = (strategy: "sliding" | "dropping") =>
+    Effect.gen(function*() {
+      const system = yield* ActorSystem.make({ name: "slow", eventBuffer: { capacity: 4, strategy } })
+      const events = yield* system.subscribe
+      for (let i = 0; i < 10; i++) yield* system.spawn(Quiet, `q${i}`)
+      const names = (yield* drainEvents(events)).map((e) => e._tag === "ActorStarted" ? e.address.path.join("/") : e._tag)
+      return { system, events, names }
+    })
+
+  it.scoped("sliding (the default): keeps the latest events, counts the rest as missed", () =>
+    Effect.gen(function*() {
+      const { events, names, system } = yield* tenStarts("sliding")
+      expect(names).toEqual(["q6", "q7", "q8", "q9"])
+      expect(yield* EventStream.missed(events)).toBe(6)
+      expect((yield* system.metrics).eventsMissed).toBe(6)
+    }))
+
+  it.scoped("dropping: keeps the earliest events, counts the rest as missed", () =>
+    Effect.gen(function*() {
+      const { events, names } = yield* tenStarts("dropping")
+      expect(names).toEqual(["q0", "q1", "q2", "q3"])
+      expect(yield* EventStream.missed(events)).toBe(6)
+    }))
+
+  it.scoped("what one subscriber misses does not touch another that keeps up, nor the publisher", () =>
+    Effect.gen(function*() {
+      const system = yield* ActorSystem.make({ name: "slow", eventBuffer: { capacity: 2 } })
+      const slow = yield* system.subscribe
+      const fast = yield* system.subscribe
+      const seen: Array<string> = []
+      for (let i = 0; i < 5; i++) {
+        yield* system.spawn(Quiet, `q${i}`)
+        for (const event of yield* drainEvents(fast)) seen.push(event._tag)
+      }
+      expect(seen).toEqual(Array.from({ length: 5 }, () => "ActorStarted"))
+      expect(yield* EventStream.missed(fast)).toBe(0)
+      expect(yield* EventStream.missed(slow)).toBe(3)
+      expect((yield* drainEvents(slow)).length).toBe(2)
+      // A taker waiting on an empty buffer gets the next event at once.
+      const taking = yield* Effect.fork(Queue.take(slow))
+      yield* settle
+      yield* system.spawn(Quiet, "late")
+      expect((yield* Fiber.join(taking))._tag).toBe("ActorStarted")
+    }))
+})

@@ -31,10 +31,16 @@ const drain = <M>(queue: Queue.Queue<M>, handle: (message: M) => Effect.Effect<v
         Effect.zipRight(handle(first), Effect.forEach(rest, handle, { discard: true }))))
   )
 
-/** Starts an actor: a queue and the fiber that drains it. */
-export const spawn = <M>(handle: (message: M) => Effect.Effect<void>): Effect.Effect<EffectActor<M>> =>
+/** Starts an actor: a queue and the fiber that drains it (running `onStop` when it ends). */
+export const spawn = <M>(
+  handle: (message: M) => Effect.Effect<void>,
+  onStop?: Effect.Effect<void>
+): Effect.Effect<EffectActor<M>> =>
   Effect.flatMap(Queue.unbounded<M>(), (queue) =>
-    Effect.map(Effect.forkDaemon(drain(queue, handle)), (fiber) => ({ queue, fiber })))
+    Effect.map(
+      Effect.forkDaemon(onStop === undefined ? drain(queue, handle) : Effect.ensuring(drain(queue, handle), onStop)),
+      (fiber) => ({ queue, fiber })
+    ))
 
 /** Sends a message without waiting. */
 export const tell = <M>(actor: EffectActor<M>, message: M): Effect.Effect<boolean> => Queue.offer(actor.queue, message)

@@ -20,7 +20,11 @@ export class JsActor<M> {
   private wake: (() => void) | undefined = undefined
   private stopped = false
 
-  constructor(private readonly handle: (message: M) => void | Promise<void>) {
+  constructor(
+    private readonly handle: (message: M) => void | Promise<void>,
+    /** Called once when the loop has ended (after `stop`). */
+    private readonly onStop?: () => void
+  ) {
     void this.loop()
   }
 
@@ -57,7 +61,10 @@ export class JsActor<M> {
       }
       this.queue.length = 0
       this.head = 0
-      if (this.stopped) return
+      if (this.stopped) {
+        this.onStop?.()
+        return
+      }
       await new Promise<void>((resolve) => {
         this.wake = resolve
       })

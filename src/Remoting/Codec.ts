@@ -5,9 +5,8 @@
  *   an instance of a `Schema.TaggedClass` / `Schema.TaggedRequest`, whose
  *   class is its schema) exactly once on the sender, and decoded exactly once
  *   on the receiver with the target actor's registered protocol.
- * - A batch of tells is packed with `msgpackr` (the MessagePack library
- *   `@effect/rpc` itself uses, so no second serialiser in the bundle) into
- *   one byte array: runs of messages to the same target share one header.
+ * - The encodings travel in msgpack frames (`internal/frame.ts`,
+ *   `internal/msgpack.ts`): runs of tells to one target share one header.
  * - An ask's reply is the request's success or typed failure, encoded with
  *   the request's own schemas; our framework errors travel as themselves
  *   (`Errors.ActorError` is their Schema).
@@ -17,17 +16,31 @@
  * @example
  * ```ts
  * import { Codec } from "effect-actors/Remoting"
- * // const bytes = Codec.encodeBatch([{ to: "counter", from: "", messages: [encoded] }])
- * // const entries = Codec.decodeBatch(bytes) // Either<Array<BatchEntry>, string>
+ * // const encoded = Codec.encodeMessage(new Increment({ by: 1 }))   // Either<unknown, string>
+ * // const decoded = Codec.decodeMessage(Counter.protocol, encoded)  // Either<Tagged, string>
  * ```
  * @since 0.1.0
  */
-import { Either, Schema, SchemaAST } from "effect"
-import { Packr, Unpackr } from "msgpackr"
+import { Cause, Context, Effect, Either, Exit, Option, Schema, SchemaAST } from "effect"
 import { isRequest, poisonPill, type Protocol, type Tagged, Terminated } from "../Message.js"
+import type { Resolver } from "../Pid.js"
 
 type Encoder = (u: unknown) => Either.Either<unknown, string>
-type Decoder = (u: unknown) => Either.Either<Tagged, string>
+type Decoder = (u: unknown, context: DecodeContext) => Either.Either<Tagged, string>
+
+/**
+ * What decoding may need: `Pid.Resolver`, for messages and replies that
+ * carry PIDs (`Pid.schema`). Without it such a field fails to decode.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type DecodeContext = Context.Context<Resolver> | Context.Context<never>
+
+const noContext: DecodeContext = Context.empty()
+
+/** A schema that may need the decode context (its fields hold PIDs). */
+type AnySchema = Schema.Schema<any, any, Resolver>
 
 const reason = (error: unknown): string => String((error as { message?: unknown })?.message ?? error)
 
@@ -36,9 +49,23 @@ const makeEncoder = (schema: Schema.Schema.AnyNoContext): Encoder => {
   return (u) => Either.mapLeft(encode(u), (e) => reason(e))
 }
 
-const makeDecoder = (schema: Schema.Schema.AnyNoContext): Decoder => {
-  const decode = Schema.decodeUnknownEither(schema)
-  return (u) => Either.mapLeft(decode(u), (e) => reason(e)) as Either.Either<Tagged, string>
+/**
+ * A schema without transformations decodes synchronously; one with them
+ * (a class, a `Pid.schema` field) may need the resolver, so it decodes as an
+ * Effect run at once with the decode context.
+ */
+const makeDecoder = (schema: AnySchema): Decoder => {
+  if (SchemaAST.encodedAST(schema.ast) === schema.ast) {
+    const decode = Schema.decodeUnknownEither(schema as Schema.Schema.AnyNoContext)
+    return (u) => Either.mapLeft(decode(u), (e) => reason(e)) as Either.Either<Tagged, string>
+  }
+  const decode = Schema.decodeUnknown(schema)
+  return (u, context) => {
+    const exit = Effect.runSyncExit(Effect.provide(decode(u), context as Context.Context<Resolver>))
+    if (Exit.isSuccess(exit)) return Either.right(exit.value as Tagged)
+    const failure = Cause.failureOption(exit.cause)
+    return Either.left(Option.isSome(failure) ? reason(failure.value) : Cause.pretty(exit.cause))
+  }
 }
 
 /**
@@ -72,7 +99,7 @@ const makeMessageEncoder = (schema: Schema.Schema.AnyNoContext): Encoder => {
   }
 }
 
-const makeMessageDecoder = (schema: Schema.Schema.AnyNoContext): Decoder => {
+const makeMessageDecoder = (schema: AnySchema): Decoder => {
   const fields = classFields(schema)
   if (fields === undefined) return makeDecoder(schema)
   const struct = Schema.Struct(fields)
@@ -81,16 +108,17 @@ const makeMessageDecoder = (schema: Schema.Schema.AnyNoContext): Decoder => {
     // No transformation: validating is decoding; keep only the known fields.
     const is = Schema.is(struct)
     const keys = Object.keys(fields)
-    const decodeFull = makeDecoder(struct as unknown as Schema.Schema.AnyNoContext)
-    return (u) => {
-      if (!is(u)) return decodeFull(u) // for the error message
+    const decodeFull = makeDecoder(struct as AnySchema)
+    return (u, context) => {
+      if (!is(u)) return decodeFull(u, context) // for the error message
       const instance = Object.create(prototype) as Record<string, unknown>
       for (const key of keys) instance[key] = (u as Record<string, unknown>)[key]
       return Either.right(instance as unknown as Tagged)
     }
   }
-  const decode = makeDecoder(struct as unknown as Schema.Schema.AnyNoContext)
-  return (u) => Either.map(decode(u), (decoded) => Object.assign(Object.create(prototype), decoded) as Tagged)
+  const decode = makeDecoder(struct as AnySchema)
+  return (u, context) =>
+    Either.map(decode(u, context), (decoded) => Object.assign(Object.create(prototype), decoded) as Tagged)
 }
 
 const encoders = new WeakMap<object, Encoder>()
@@ -131,7 +159,11 @@ const tagOf = (encoded: unknown): string | undefined => {
  * @since 0.1.0
  * @category messages
  */
-export const decodeMessage = (protocol: Protocol, encoded: unknown): Either.Either<Tagged, string> => {
+export const decodeMessage = (
+  protocol: Protocol,
+  encoded: unknown,
+  context: DecodeContext = noContext
+): Either.Either<Tagged, string> => {
   const tag = tagOf(encoded)
   if (tag === undefined) return Either.left("not a tagged message")
   if (tag === "PoisonPill") return Either.right(poisonPill)
@@ -143,7 +175,7 @@ export const decodeMessage = (protocol: Protocol, encoded: unknown): Either.Eith
     protocolDecoders.set(protocol, decoders)
   }
   const decoder = decoders.get(tag)
-  return decoder === undefined ? Either.left(`unknown message tag ${tag}`) : decoder(encoded)
+  return decoder === undefined ? Either.left(`unknown message tag ${tag}`) : decoder(encoded, context)
 }
 
 /**
@@ -153,64 +185,6 @@ export const decodeMessage = (protocol: Protocol, encoded: unknown): Either.Eith
  * @category messages
  */
 export const encodedTag = (encoded: unknown): string => tagOf(encoded) ?? "?"
-
-// ------------------------------------------------------------------ batches
-
-/**
- * One run of tells in a batch: consecutive messages to one target from one
- * sender (`from` is the sender's address, or `""`).
- *
- * @since 0.1.0
- * @category batches
- */
-export interface BatchEntry {
-  readonly to: string
-  readonly from: string
-  readonly messages: Array<unknown>
-}
-
-// `useRecords` writes the shape of repeated objects once per batch.
-const packr = new Packr({ useRecords: true })
-const unpackr = new Unpackr({ useRecords: true })
-
-/**
- * Packs batch entries into bytes: `[to, from, messages, to, from, messages, ...]`.
- *
- * @since 0.1.0
- * @category batches
- */
-export const encodeBatch = (entries: ReadonlyArray<BatchEntry>): Uint8Array => {
-  const flat: Array<unknown> = []
-  for (const entry of entries) flat.push(entry.to, entry.from, entry.messages)
-  return packr.pack(flat)
-}
-
-/**
- * Unpacks a batch; malformed bytes are a `Left`, never a throw.
- *
- * @since 0.1.0
- * @category batches
- */
-export const decodeBatch = (bytes: Uint8Array): Either.Either<Array<BatchEntry>, string> => {
-  let flat: unknown
-  try {
-    flat = unpackr.unpack(bytes)
-  } catch (error) {
-    return Either.left(`malformed batch: ${reason(error)}`)
-  }
-  if (!Array.isArray(flat) || flat.length % 3 !== 0) return Either.left("malformed batch: not a list of entries")
-  const entries: Array<BatchEntry> = []
-  for (let i = 0; i < flat.length; i += 3) {
-    const to: unknown = flat[i]
-    const from: unknown = flat[i + 1]
-    const messages: unknown = flat[i + 2]
-    if (typeof to !== "string" || typeof from !== "string" || !Array.isArray(messages)) {
-      return Either.left("malformed batch: bad entry")
-    }
-    entries.push({ to, from, messages })
-  }
-  return Either.right(entries)
-}
 
 // ------------------------------------------------------------------ replies
 
@@ -277,20 +251,24 @@ const replyEncodersOf = (request: Tagged, withResult: Schema.WithResult.Any) => 
  * @since 0.1.0
  * @category replies
  */
-export const decodeReply = (request: Tagged, reply: unknown): Either.Either<Either.Either<unknown, unknown>, string> => {
+export const decodeReply = (
+  request: Tagged,
+  reply: unknown,
+  context: DecodeContext = noContext
+): Either.Either<Either.Either<unknown, unknown>, string> => {
   const withResult = requestSchemas(request)
   if (withResult === undefined) return Either.right(Either.right(undefined))
   const ctor = request.constructor
   let coders = replyDecoders.get(ctor)
   if (coders === undefined) {
     coders = {
-      success: makeDecoder(Schema.successSchema(withResult) as Schema.Schema.AnyNoContext),
-      failure: makeDecoder(Schema.failureSchema(withResult) as Schema.Schema.AnyNoContext)
+      success: makeDecoder(Schema.successSchema(withResult) as AnySchema),
+      failure: makeDecoder(Schema.failureSchema(withResult) as AnySchema)
     }
     replyDecoders.set(ctor, coders)
   }
   const tag = tagOf(reply)
-  if (tag === "Success") return Either.map(coders.success((reply as { value: unknown }).value), Either.right)
-  if (tag === "Failure") return Either.map(coders.failure((reply as { error: unknown }).error), Either.left)
+  if (tag === "Success") return Either.map(coders.success((reply as { value: unknown }).value, context), Either.right)
+  if (tag === "Failure") return Either.map(coders.failure((reply as { error: unknown }).error, context), Either.left)
   return Either.left("malformed reply")
 }

@@ -48,8 +48,9 @@ import type {
 } from "../Errors.js"
 import * as Events from "../EventStream.js"
 import type { Tagged } from "../Message.js"
-import type { Pid } from "../Pid.js"
+import { type Pid, Resolver } from "../Pid.js"
 import * as Checks from "../internal/config.js"
+import { resolverOf } from "../internal/resolver.js"
 import { implOf } from "../internal/system.js"
 import type { NodeInfo } from "./Protocol.js"
 import * as Server from "./Server.js"
@@ -249,6 +250,7 @@ export const make = (
     const kinds = new Map<string, AnyDefinition>()
     for (const definition of options.kinds ?? []) kinds.set(definition.kind, definition as unknown as AnyDefinition)
     node = new Node(impl, pool, kinds, yield* Clock.currentTimeMillis)
+    pool.decodeContext = Context.make(Resolver, resolverOf(impl))
     const host = options.host ?? "127.0.0.1"
     const served = yield* Server.serve(node, transport, {
       host,

@@ -28,7 +28,7 @@ import type { Cell } from "../internal/cell.js"
 import * as Codec from "./Codec.js"
 import * as Protocol from "./Protocol.js"
 import type * as Transport from "./Transport.js"
-import { pack, unpack } from "./internal/connection.js"
+import { pack, unpack } from "./internal/msgpack.js"
 import { FrameType, frameWithId } from "./internal/frame.js"
 import { hashToken, Inbound, type InboundServer, type Limits } from "./internal/inbound.js"
 import type { Node } from "./internal/node.js"
@@ -247,7 +247,7 @@ export class Server implements InboundServer {
       const protocol = cell.def.protocol
       let accepted = 0
       for (const encoded of messages) {
-        const message = Codec.decodeMessage(protocol, encoded)
+        const message = Codec.decodeMessage(protocol, encoded, node.pool.decodeContext)
         if (Either.isLeft(message)) node.deadletter(to, encoded, from, message.left)
         // A refusal (stopped, mailbox full) is published as a deadletter by `send`.
         else if (cell.send(message.right, sender, undefined) === undefined) accepted++
@@ -281,7 +281,7 @@ export class Server implements InboundServer {
       this.reply(connection, id, [1, wire(new ActorNotFound({ actorName: to }))])
       return true
     }
-    const decoded = Codec.decodeMessage(cell.def.protocol, encoded)
+    const decoded = Codec.decodeMessage(cell.def.protocol, encoded, node.pool.decodeContext)
     if (Either.isLeft(decoded)) {
       node.deadletter(to, encoded, from, decoded.left)
       this.reply(connection, id, [

@@ -32,6 +32,14 @@ export interface Runnable {
 /** The runnable being drained by a fiber; `undefined` outside actors. */
 export const currentRunnable = FiberRef.unsafeMake<Runnable | undefined>(undefined)
 
+/**
+ * The runnable whose code runs right now in another's stack, synchronously
+ * (a plain sync `postStop` run inline by its stopper): it, not the fiber's
+ * `currentRunnable`, is the sender of what that code sends. Set and reset
+ * around one synchronous call, so nothing can interleave.
+ */
+export const inlineRunnable: { current: Runnable | undefined } = { current: undefined }
+
 /** @internal */
 export class Worker {
   fiber: Fiber.RuntimeFiber<void> | undefined = undefined

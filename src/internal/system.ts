@@ -23,11 +23,12 @@ import type { Tagged } from "../Message.js"
 import type * as Pid from "../Pid.js"
 import type { Strategy } from "../Supervisor.js"
 import { Cell } from "./cell.js"
-import { type CellOptions, KILLED, RUNNING, SCHEDULED, STOPPED } from "./cell/status.js"
-import { finalize, requestStop, stop, stopChildren, stopNowIfIdle } from "./cell/stopping.js"
+import { type CellOptions, FINALIZING, KILLED, RUNNING, SCHEDULED, STOPPED } from "./cell/status.js"
+import { finalize, requestStop, stopChildren, stopFromOutside } from "./cell/stopping.js"
 import { runPreStart } from "./cell/supervision.js"
 import { Dispatcher } from "./dispatcher.js"
-import { currentFiber } from "./fastpath.js"
+import { defaultBuffer, EventBus } from "./eventBus.js"
+import { currentContext } from "./effectInternals.js"
 import { Timers } from "./timers.js"
 
 export type AnyDefinition = Actor.Definition<Tagged, unknown, unknown>
@@ -50,6 +51,7 @@ export interface SystemSettings {
   readonly askTimeout: Duration.Duration
   readonly shutdownTimeout: Duration.Duration
   readonly metrics?: Metrics.Options | undefined
+  readonly eventBuffer?: Events.BufferOptions | undefined
 }
 
 /**
@@ -62,12 +64,21 @@ export interface SystemSettings {
 export interface RemoteHooks {
   /** Finds an actor on another node by its address. */
   lookup(address: Address): Effect.Effect<Option.Option<Pid.Pid>, RemoteError>
+  /** The PID of an actor on another node, without connecting (see `Pid.Resolver`). */
+  pid(address: Address): Pid.Pid
   /** `watcher` watches a PID that is not local. */
   watch(watcher: Cell, target: Pid.Pid<never>): void
   /** `watcher` cancels its watch of a PID that is not local. */
   unwatch(watcher: Cell, target: Pid.Pid<never>): void
   /** A local cell stopped: notify its remote watchers, drop its remote watches. */
   stopped(cell: Cell, reason: string): void
+  /**
+   * Watches a remote PID for a component that is not an actor (the
+   * scheduler): `onTerminated` gets the stop reason, or a reason starting
+   * with `NodeUnreachable` when the node was lost (the watch is then gone).
+   * Returns the cancel, or undefined when `target` is not remote.
+   */
+  watchRemote(target: Pid.Pid<never>, onTerminated: (reason: string) => void): (() => void) | undefined
 }
 
 /**
@@ -125,7 +136,7 @@ export class SystemImpl {
   readonly shutdownTimeout: Duration.Duration
   readonly defaults: CellOptions
   readonly top = new Map<string, Cell>()
-  readonly bus = new Events.EventBus()
+  readonly bus: EventBus
   live = 0
   deadletterCount = 0
   /** Messages processed by every actor, ever. */
@@ -134,7 +145,7 @@ export class SystemImpl {
   readonly processingTime: boolean
   /** Whether `exportMetrics` writes one series per actor. */
   readonly perActorMetrics: boolean
-  private readonly exported = { deadletters: 0, processed: 0 }
+  private readonly exported = { deadletters: 0, processed: 0, eventsMissed: 0 }
   private readonly systemTags: ReadonlyArray<MetricLabel.MetricLabel>
   closing = false
 
@@ -150,6 +161,7 @@ export class SystemImpl {
     this.processingTime = settings.metrics?.processingTime ?? false
     this.perActorMetrics = settings.metrics?.perActor ?? false
     this.systemTags = [MetricLabel.make("system", settings.name)]
+    this.bus = new EventBus({ ...defaultBuffer, ...settings.eventBuffer })
     this.timers = new Timers(clock, runtime)
     this.dispatcher = new Dispatcher(runtime, 32)
   }
@@ -276,7 +288,7 @@ export class SystemImpl {
     if ((cell.flags & KILLED) !== 0) {
       // Stopped while preStart ran.
       cell.flags &= ~KILLED
-      requestStop(cell, true, cell.extras.stopReason)
+      requestStop(cell, true, cell.extras.stopReason ?? "Stopped")
       return
     }
     // System messages count too: a child spawned by preStart may already have stopped (its Terminated waits).
@@ -314,16 +326,17 @@ export class SystemImpl {
   }
 
   unregister(cell: Cell): void {
+    this.live--
+    // While the system closes, or the parent finalizes, the whole map goes at once: no delete per actor.
     if (cell.parent === undefined) {
       if (this.top.get(cell.name) === cell) {
-        this.top.delete(cell.name)
+        if (!this.closing) this.top.delete(cell.name)
         this.cluster?.unbind(cell)
       }
-    } else {
+    } else if ((cell.parent.flags & FINALIZING) === 0) {
       const siblings = cell.parent.x?.children
       if (siblings?.get(cell.name) === cell) siblings.delete(cell.name)
     }
-    this.live--
   }
 
   /** Finds a live actor by name, or by path (`parent/child`). */
@@ -366,8 +379,11 @@ export class SystemImpl {
     Metrics.actors.unsafeUpdate(this.live, tags)
     Metrics.deadletters.unsafeUpdate(this.deadletterCount - this.exported.deadletters, tags)
     Metrics.messagesProcessed.unsafeUpdate(this.processed - this.exported.processed, tags)
+    const eventsMissed = this.bus.missed
+    Metrics.eventsMissed.unsafeUpdate(eventsMissed - this.exported.eventsMissed, tags)
     this.exported.deadletters = this.deadletterCount
     this.exported.processed = this.processed
+    this.exported.eventsMissed = eventsMissed
     if (this.perActorMetrics) {
       for (const cell of this.list()) {
         const m = cell.metrics()
@@ -382,24 +398,29 @@ export class SystemImpl {
         }
       }
     }
-    return { actors: this.live, deadletters: this.deadletterCount, processed: this.processed }
+    return { actors: this.live, deadletters: this.deadletterCount, processed: this.processed, eventsMissed }
   }
 
   publish(event: Events.Event): void {
     if (this.bus.wants(event._tag)) this.bus.publish(event)
   }
 
-  /** Stops every actor (children first), then the workers and the timer. */
+  /**
+   * Stops every actor (children first), then the workers and the timer. Idle
+   * actors stop right here, without a fiber each; the wait for the others is
+   * bounded by the shutdown timeout (see `cell/stopping.ts`).
+   */
   shutdown(): Effect.Effect<void> {
     return Effect.suspend(() => {
       this.closing = true
-      // Idle actors with nothing to finalize stop right here, without a fiber each.
-      const cells = [...this.top.values()].filter((cell) => !stopNowIfIdle(cell, "SystemShutdown"))
-      return Effect.forEach(cells, (cell) => stop(cell, false, "SystemShutdown"), {
-        concurrency: "unbounded",
-        discard: true
-      })
+      const pending: Array<Effect.Effect<void>> = []
+      for (const cell of [...this.top.values()]) {
+        const rest = stopFromOutside(cell, false, "SystemShutdown")
+        if (rest !== undefined) pending.push(rest)
+      }
+      return Effect.all(pending, { concurrency: "unbounded", discard: true })
     }).pipe(
+      Effect.zipRight(Effect.sync(() => this.top.clear())),
       Effect.zipRight(Effect.suspend(() => this.timers.close())),
       Effect.zipRight(Effect.suspend(() => this.dispatcher.close()))
     )
@@ -424,8 +445,7 @@ class SpawnEffect extends Effectable.Class<Pid.Pid<Tagged>, SpawnError> {
     super()
   }
   commit(): Effect.Effect<Pid.Pid<Tagged>, SpawnError> {
-    const fiber = currentFiber()
-    const context = fiber === undefined ? Context.empty() : fiber.currentContext
+    const context = currentContext()
     return this.system.spawnIn(
       context as Context.Context<unknown>,
       this.def,

@@ -2,7 +2,8 @@
  * Deadlines without a timer per entry: one list per distinct duration (so each
  * list stays sorted by deadline simply by appending), and a single sleeping
  * fiber that wakes at the earliest deadline. Adding and removing are O(1);
- * the clock is read once per add. Time comes from Effect's `Clock`, so
+ * the clock is read once per add. A list that empties is dropped, so many
+ * distinct durations (an ask timeout each) leave nothing behind. Time comes from Effect's `Clock`, so
  * `TestClock` drives every ask timeout and passivation.
  *
  * @internal
@@ -74,6 +75,12 @@ export class Timers {
     else node.timerNext.timerPrev = node.timerPrev
     node.timerPrev = node.timerNext = undefined
     node.timerList = undefined
+    if (list.head === undefined) this.lists.delete(list.millis)
+  }
+
+  /** How many deadline lists are kept (one per duration in use); for tests. */
+  get listCount(): number {
+    return this.lists.size
   }
 
   /** Stops the timer fiber; nodes still linked never fire. */

@@ -6,7 +6,7 @@ import * as Codec from "../../src/Remoting/Codec.js"
 import { Append, Counter, GetList, Increment, scopedNode } from "./fixtures.js"
 import { FrameType, openAuthenticated, openSocket, rawFrame } from "./wire.js"
 
-const packr = new Packr({ useRecords: true })
+const packr = new Packr({ useRecords: false })
 const validAppend = Either.getOrThrow(Codec.encodeMessage(new Append({ n: -1 })))
 const withId = (id: number, value: unknown) => {
   const body = packr.pack(value)

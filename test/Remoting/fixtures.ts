@@ -3,7 +3,7 @@
  * process and across processes).
  */
 import { Context, Effect, Exit, Layer, Option, Schema, Scope } from "effect"
-import { Actor, ActorSystem, Message, type Pid, Remoting } from "../../src/index.js"
+import { Actor, ActorSystem, Message, Pid, Remoting } from "../../src/index.js"
 
 import { Divide, DivisionByZero, GetCount, Increment } from "../helpers.js"
 
@@ -104,6 +104,8 @@ export const Watcher = Actor.make("Watcher", {
 export interface TestNode {
   readonly system: ActorSystem.Service
   readonly remoting: Remoting.Service
+  /** Resolves addresses as the node does when it decodes a PID (`Pid.schema`). */
+  readonly resolver: Pid.Resolver["Type"]
   readonly port: number
   readonly close: Effect.Effect<void>
 }
@@ -124,6 +126,7 @@ export const startNode = (
     return {
       system: Context.get(context, ActorSystem.ActorSystem),
       remoting,
+      resolver: Context.get(context, Pid.Resolver),
       port: remoting.port,
       close: Scope.close(scope, Exit.void)
     }
@@ -132,3 +135,20 @@ export const startNode = (
 /** Starts a node that closes with the test's scope. */
 export const scopedNode = (name: string, options: Remoting.Options = {}) =>
   Effect.acquireRelease(startNode(name, options), (node) => node.close)
+
+/** Appends slowly (1 ms per message): a consumer slower than any sender. */
+export const SlowSink = Actor.make("SlowSink", {
+  protocol: [Append, GetList],
+  initialState: () => [] as Array<number>,
+  passivateAfter: "never",
+  receive: {
+    Append: (msg, ctx) =>
+      Effect.zipRight(
+        Effect.sleep("1 millis"),
+        Effect.sync(() => {
+          ctx.state.push(msg.n)
+        })
+      ),
+    GetList: (_, ctx) => Effect.sync(() => [...ctx.state])
+  }
+})

@@ -44,8 +44,9 @@ const readmeTour = (readme: string): string => {
   const marker = readme.indexOf("<!-- tour")
   if (marker < 0) throw new Error("README.md has no <!-- tour --> marker")
   const block = /```ts\n([\s\S]*?)\n```/.exec(readme.slice(marker))
-  if (block === null) throw new Error("no ```ts block after the tour marker in README.md")
-  return block[1]!
+  const code = block?.[1]
+  if (code === undefined) throw new Error("no ```ts block after the tour marker in README.md")
+  return code
 }
 
 /** Every directory named `effect` that is a package under some node_modules of `dir`. */
@@ -78,22 +79,8 @@ afterAll(() => rmSync(work, { recursive: true, force: true }))
 
 describe("L1 the packed package in a fresh application", () => {
   it("installs beside the application's own effect and runs the README tour", { timeout: 240_000 }, async () => {
-    // 1. Pack: prepack builds dist/, so the tarball holds the JS and the types.
-    const packed = JSON.parse((await npm(["pack", "--json", "--pack-destination", work], root)).stdout) as Array<{
-      readonly filename: string
-      readonly files: ReadonlyArray<{ readonly path: string }>
-    }>
-    const tarball = join(work, packed[0]!.filename)
-    const files = new Set(packed[0]!.files.map((file) => file.path))
-    for (const [subpath, target] of Object.entries(manifest.exports)) {
-      if (typeof target === "string") continue
-      const { import: js, types } = target as { readonly import: string; readonly types: string }
-      expect(files, subpath).toContain(js.slice(2))
-      expect(files, subpath).toContain(types.slice(2))
-    }
-    expect([...files].filter((file) => file.startsWith("test/") || file.startsWith("bench/"))).toEqual([])
-
-    // 2. A fresh application with its own effect and @effect/* (the peers, at the versions we test with).
+    // 1. A fresh application with its own effect and @effect/* (the peers, at the versions we test with),
+    //    installed while the package is packed (prepack builds dist/, so the tarball holds the JS and the types).
     const app = join(work, "app")
     const pinned = (name: string) => {
       const version = manifest.devDependencies[name]
@@ -104,7 +91,6 @@ describe("L1 the packed package in a fresh application", () => {
     const required = Object.keys(manifest.peerDependencies).filter(
       (name) => manifest.peerDependenciesMeta?.[name]?.optional !== true
     )
-    const peers = Object.fromEntries(required.map((name) => [name, pinned(name)]))
     mkdirSync(app)
     writeFileSync(
       join(app, "package.json"),
@@ -112,11 +98,27 @@ describe("L1 the packed package in a fresh application", () => {
         name: "tour-app",
         private: true,
         type: "module",
-        dependencies: { ...peers, "effect-actors": `file:${tarball}` },
+        dependencies: Object.fromEntries(required.map((name) => [name, pinned(name)])),
         devDependencies: { "@types/node": pinned("@types/node") }
       })
     )
-    await npm(["install", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts"], app)
+    const install = ["install", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts"]
+    const [pack] = await Promise.all([npm(["pack", "--json", "--pack-destination", work], root), npm(install, app)])
+    const [packed] = JSON.parse(pack.stdout) as [{
+      readonly filename: string
+      readonly files: ReadonlyArray<{ readonly path: string }>
+    }]
+    const files = new Set(packed.files.map((file) => file.path))
+    for (const [subpath, target] of Object.entries(manifest.exports)) {
+      if (typeof target === "string") continue
+      const { import: js, types } = target as { readonly import: string; readonly types: string }
+      expect(files, subpath).toContain(js.slice(2))
+      expect(files, subpath).toContain(types.slice(2))
+    }
+    expect([...files].filter((file) => file.startsWith("test/") || file.startsWith("bench/"))).toEqual([])
+
+    // 2. The tarball, installed into the application as a user would.
+    await npm([...install, join(work, packed.filename)], app)
 
     // 3. The README tour, and one import per subpath export, type-checked against the installed declarations.
     writeFileSync(join(app, "tour.ts"), readmeTour(readFileSync(join(root, "README.md"), "utf8")))

@@ -25,6 +25,7 @@
  */
 import {
   type Clock,
+  Context,
   Duration,
   Effect,
   Either,
@@ -37,10 +38,10 @@ import {
   Schema
 } from "effect"
 import { pipeArguments } from "effect/Pipeable"
-import { Packr, Unpackr } from "msgpackr"
 import { Address, parse as parseAddress } from "../../Address.js"
 import {
   ActorError,
+  type AskError,
   AskTimeout,
   BatchAskFailed,
   DecodeError,
@@ -50,15 +51,17 @@ import {
   Unauthorized,
   UnknownMessage
 } from "../../Errors.js"
-import type { Tagged } from "../../Message.js"
+import type { FailureOf, ReplyOf, RequestOf, Tagged } from "../../Message.js"
 import type { ActorMetrics } from "../../Metrics.js"
 import * as Pid from "../../Pid.js"
+import { Resolver } from "../../Pid.js"
 import type { Cell } from "../../internal/cell.js"
 import { currentCell } from "../../internal/localPid.js"
 import * as Codec from "../Codec.js"
 import * as Protocol from "../Protocol.js"
 import type * as Transport from "../Transport.js"
 import { FrameReader, FrameType, frame, frameWithId, hello, parseWelcome } from "./frame.js"
+import { pack, unpack } from "./msgpack.js"
 
 /** Settings shared by every connection of a pool. */
 export interface PoolSettings {
@@ -90,22 +93,6 @@ export interface PoolSettings {
 }
 
 const nodeKey = (host: string, port: number) => `${host}:${port}`
-
-// `useRecords` writes the shape of repeated objects once per frame.
-const packr = new Packr({ useRecords: true })
-const unpackr = new Unpackr({ useRecords: true })
-
-/** Unpacks a payload; undefined when malformed. */
-export const unpack = (bytes: Uint8Array): unknown => {
-  try {
-    return unpackr.unpack(bytes)
-  } catch {
-    return undefined
-  }
-}
-
-/** Packs a value (a fresh buffer). */
-export const pack = (value: unknown): Uint8Array => packr.pack(value)
 
 /** A reply payload: `[0, value]` or `[1, encoded ActorError]`. */
 export type ReplyPayload = readonly [0, unknown] | readonly [1, unknown]
@@ -174,8 +161,16 @@ export class Connection implements Transport.LinkHandler {
       this.connectTimer = undefined
       return
     }
-    this.link = pool.settings.transport.connect(host, port, this)
-    this.connectTimer = setTimeout(
+    let link: Transport.Link | undefined
+    try {
+      link = pool.settings.transport.connect(host, port, this)
+    } catch (error) {
+      // A bad address (a port out of range) fails here, not in a callback.
+      this.state = CLOSED
+      this.failure = new NodeUnreachable({ node: this.node, reason: `cannot connect: ${String(error)}` })
+    }
+    this.link = link
+    this.connectTimer = link === undefined ? undefined : setTimeout(
       () => this.fail(new NodeUnreachable({ node: this.node, reason: "connect timed out" })),
       pool.settings.connectTimeoutMillis
     )
@@ -199,7 +194,10 @@ export class Connection implements Transport.LinkHandler {
   }
 
   onClose(reason: string | undefined): void {
-    this.fail(new NodeUnreachable({ node: this.node, reason: reason ?? "connection closed" }))
+    const why = reason ?? (this.state === HANDSHAKE
+      ? "the node closed the connection before accepting it (with mutual TLS: it does not trust this client's certificate)"
+      : "connection closed")
+    this.fail(new NodeUnreachable({ node: this.node, reason: why }))
   }
 
   private onFrame(body: Buffer): boolean {
@@ -581,6 +579,15 @@ export class Pool {
     return pid
   }
 
+  /**
+   * Resolves an address decoded from a message or a reply (`Pid.schema`):
+   * remote addresses become remote PIDs (opening nothing); a `RemoteClient`'s
+   * pool has no local actors. The remoting layer sets the system's resolver.
+   */
+  decodeContext: Codec.DecodeContext = Context.make(Resolver, {
+    resolve: (address) => address.host === "" ? undefined : this.pid(address)
+  })
+
   /** The PID for a sender address from the wire: data only, nothing is opened. */
   pidOf(text: string): RemotePid | undefined {
     const cached = this.pids.get(text)
@@ -693,15 +700,24 @@ export class RemotePid implements Pid.Pid<Tagged> {
     return Effect.flatMap(connection.room, () => this.offer(from, encoded, tag))
   }
 
-  ask(message: Tagged, options?: Pid.AskOptions): Effect.Effect<never, never> {
+  /**
+   * Fails, besides the request's own failure, with what a local ask fails
+   * with and with what the node answers: `ActorNotFound` when no actor holds
+   * this address any more, `NodeUnreachable`, `DecodeError`, `Unauthorized`.
+   */
+  ask<Q extends RequestOf<Tagged>>(
+    message: Q,
+    options?: Pid.AskOptions
+  ): Effect.Effect<ReplyOf<Q>, FailureOf<Q> | AskError | UnknownMessage> {
     const settings = this.pool.settings
     const millis = options?.timeout === undefined
       ? settings.askTimeoutMillis
       : Duration.toMillis(Duration.decode(options.timeout))
     if (!(millis > 0) || !Number.isFinite(millis)) {
-      return Effect.fail(new InvalidArgument({ reason: `ask timeout must be positive, got ${millis} ms` })) as never
+      return Effect.fail(new InvalidArgument({ reason: `ask timeout must be positive, got ${millis} ms` }))
     }
-    return Effect.async<unknown, unknown>((resume) => {
+    // The node fails an ask with an ActorError or the request's own failure, decoded with its schema.
+    return Effect.async<ReplyOf<Q>, FailureOf<Q> | AskError | UnknownMessage>((resume) => {
       const encoded = this.encode(message)
       if (Either.isLeft(encoded)) return resume(Effect.fail(encoded.left))
       const from = currentSender()
@@ -709,10 +725,10 @@ export class RemotePid implements Pid.Pid<Tagged> {
       const cancel = this.connection.call(
         (id) => frameWithId(FrameType.Ask, id, payload),
         millis + settings.graceMillis,
-        (reply) => resume(this.askResult(message, millis, reply))
+        (reply) => resume(this.askResult(message, millis, reply) as Exit.Exit<ReplyOf<Q>, FailureOf<Q> | AskError>)
       )
       return Effect.sync(cancel)
-    }) as never
+    })
   }
 
   private askResult(message: Tagged, millis: number, reply: ReplyPayload | Error): Exit.Exit<unknown, unknown> {
@@ -722,7 +738,7 @@ export class RemotePid implements Pid.Pid<Tagged> {
         : Exit.fail(reply)
     }
     if (reply[0] === 1) return Exit.fail(errorOf(reply[1]))
-    const decoded = Codec.decodeReply(message, reply[1])
+    const decoded = Codec.decodeReply(message, reply[1], this.pool.decodeContext)
     if (Either.isLeft(decoded)) {
       return Exit.fail(
         new DecodeError({ address: this.address.toString(), messageTag: message._tag, reason: decoded.left })
@@ -745,13 +761,20 @@ export class RemotePid implements Pid.Pid<Tagged> {
     })
   }
 
-  batchAsk(messages: Iterable<Tagged>, options?: Pid.AskOptions): Effect.Effect<never, never> {
+  batchAsk<Q extends RequestOf<Tagged>>(
+    messages: Iterable<Q>,
+    options?: Pid.AskOptions
+  ): Effect.Effect<Array<ReplyOf<Q>>, Pid.BatchAskError<Q>> {
     const all = [...messages]
     return Effect.forEach(
       all,
-      (message, index) => Effect.mapError(this.ask(message, options), (error) => new BatchAskFailed({ index, error })),
+      (message, index) =>
+        Effect.mapError(
+          this.ask(message, options),
+          (error) => new BatchAskFailed({ index, error }) as Pid.BatchAskError<Q>
+        ),
       { concurrency: "unbounded" }
-    ) as never
+    )
   }
 
   private stopCall(kill: boolean): Effect.Effect<void> {
@@ -766,10 +789,12 @@ export class RemotePid implements Pid.Pid<Tagged> {
     return Effect.suspend(() => this.stopCall(true))
   }
 
-  get restart(): Effect.Effect<void, never> {
+  /** Fails with `ActorNotFound` when no actor holds this address any more, or with a restart's own errors. */
+  get restart(): Effect.Effect<void, AskError> {
+    // The node answers Respawn with ActorNotFound or the local restart's AskError; the rest are RemoteErrors.
     return Effect.suspend(() => this.connection.control(new Protocol.Respawn({ name: this.path }))) as Effect.Effect<
       void,
-      never
+      AskError
     >
   }
 

@@ -17,7 +17,7 @@
 import { createHash, timingSafeEqual } from "node:crypto"
 import type { Cell } from "../../internal/cell.js"
 import type * as Transport from "../Transport.js"
-import { pack } from "./connection.js"
+import { pack } from "./msgpack.js"
 import { FrameReader, FrameType, frame, MAX_HANDSHAKE_BYTES, parseHello, VERSION, welcome } from "./frame.js"
 
 /** The limits of a node's server. */

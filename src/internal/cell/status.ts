@@ -45,6 +45,8 @@ export const FINALIZING = 8
 export const HANDED_OFF = 16
 /** Stopped because it was idle for too long. */
 export const PASSIVATED = 32
+/** Waiting for its restart delay: a stop interrupts the wait and wins at once. */
+export const BACKING_OFF = 64
 
 /** A failure escalated by a child; processed by the parent as its own failure. */
 export class Escalation {

@@ -4,17 +4,27 @@
  * runs once (children, leftovers, `postStop`, unregistering, `Terminated`,
  * events). Akka calls this part of the cell its death.
  *
+ * An idle actor is finalized right in its stopper's stack, children first,
+ * and a `postStop` whose Effect is a plain success or sync thunk runs inline
+ * (see `effectInternals.ts`): closing a system of many idle actors forks no fiber
+ * and arms no timer per actor. Anything else (a busy actor, a mailbox to
+ * drain, a `postStop` that suspends) takes the Effect path, each wait
+ * bounded by the system's `shutdownTimeout`; an actor that still has not
+ * stopped by then (an uninterruptible handler or `postStop`) is abandoned.
+ *
  * @internal
  */
-import { Duration, Effect, Fiber, Option } from "effect"
+import { Cause, Duration, Effect, Fiber, Option } from "effect"
 import { ActorStopped } from "../../Errors.js"
 import * as Events from "../../EventStream.js"
 import { Terminated } from "../../Message.js"
 import type { Cell } from "../cell.js"
-import { currentRunnable, type Runnable } from "../dispatcher.js"
+import { currentRunnable, inlineRunnable, type Runnable } from "../dispatcher.js"
 import type { Envelope } from "../envelope.js"
+import { MISS, runIfSync } from "../effectInternals.js"
 import { notifyWatchers } from "./deathWatch.js"
 import {
+  BACKING_OFF,
   Escalation,
   FINALIZING,
   HANDED_OFF,
@@ -29,6 +39,9 @@ import {
   STOPPING,
   SUSPENDED
 } from "./status.js"
+
+/** What is left to do: an Effect to run, or `undefined` when all is done. */
+type Rest = Effect.Effect<void> | undefined
 
 /** Marks the cell as stopping; a worker (or the stopper) finalizes it. */
 export const requestStop = (cell: Cell, kill: boolean, reason: Events.StopReason, error?: string): void => {
@@ -55,7 +68,7 @@ export const requestStop = (cell: Cell, kill: boolean, reason: Events.StopReason
   }
 }
 
-/** Stops and waits, forcing the stop after the shutdown timeout. */
+/** Stops and waits (see `stopFromOutside`); from the actor itself or a descendant, only asks. */
 export const stop = (cell: Cell, kill: boolean, reason: Events.StopReason): Effect.Effect<void> =>
   Effect.withFiberRuntime((fiber) => {
     if (cell.status === STOPPED) return Effect.void
@@ -65,41 +78,37 @@ export const stop = (cell: Cell, kill: boolean, reason: Events.StopReason): Effe
       requestStop(cell, kill, reason)
       return Effect.void
     }
-    if (cell.status === STARTING) {
-      // preStart is running in the spawner's fiber; the spawn finalizes. That fiber is out of our reach, so a
-      // preStart that never ends must not hold the stop (or the system's shutdown) beyond the shutdown timeout.
-      requestStopWhileStarting(cell, reason)
-      return Effect.asVoid(Effect.timeoutOption(Effect.interruptible(awaitStopped(cell)), cell.system.shutdownTimeout))
-    }
-    if (stopNowIfIdle(cell, reason)) return Effect.void
-    requestStop(cell, kill, reason)
-    // A kill does not wait for the handler in flight: it interrupts it.
-    if (kill) return forceStop(cell)
-    // Interruptible so that the timeout can end the wait even inside a finalizer (the scope's shutdown).
-    return Effect.interruptible(awaitStopped(cell)).pipe(
-      Effect.timeoutOption(cell.system.shutdownTimeout),
-      Effect.flatMap((done) => Option.isSome(done) ? Effect.void : forceStop(cell))
-    )
+    return stopFromOutside(cell, kill, reason) ?? Effect.void
   })
 
 /**
- * Stops at once, in the caller, an actor with nothing to drain, no children,
- * no `postStop` and no handler running: no worker and no fiber are needed
- * (closing a system of a million idle actors must not fork a million
- * fibers). Returns false when the full path is needed.
+ * Stops `cell` for a caller that is neither the actor nor one of its
+ * descendants. An idle actor is finalized right here, synchronously as far
+ * as it goes; a busy one drains first (unless killed), bounded by the
+ * shutdown timeout, after which its handler is interrupted (`forceStop`).
+ * Returns what is left to wait for, or `undefined` when the actor has stopped.
  */
-export const stopNowIfIdle = (cell: Cell, reason: Events.StopReason): boolean => {
-  if (cell.status !== RUNNING || (cell.flags & (SCHEDULED | SUSPENDED | FINALIZING)) !== 0) return false
-  if (cell.def.postStop !== undefined || !cell.isEmpty()) return false
-  const x = cell.x
-  if (x !== undefined && ((x.children?.size ?? 0) > 0 || (x.pipes?.size ?? 0) > 0 || (x.stash?.length ?? 0) > 0)) {
-    return false
+export const stopFromOutside = (cell: Cell, kill: boolean, reason: Events.StopReason): Rest => {
+  if (cell.status === STOPPED) return undefined
+  if (cell.status === STARTING) {
+    // preStart is running in the spawner's fiber; the spawn finalizes. That fiber is out of our reach, so a
+    // preStart that never ends must not hold the stop (or the system's shutdown) beyond the shutdown timeout.
+    requestStopWhileStarting(cell, reason)
+    return Effect.asVoid(Effect.timeoutOption(Effect.interruptible(awaitStopped(cell)), cell.system.shutdownTimeout))
   }
-  cell.status = STOPPING
-  cell.flags |= FINALIZING
-  if (x !== undefined) x.stopReason = reason
-  completeStop(cell, reason)
-  return true
+  if (cell.status === RUNNING && (cell.flags & (SCHEDULED | SUSPENDED | FINALIZING)) === 0 && cell.isEmpty()) {
+    cell.status = STOPPING
+    return finalizeNow(cell, reason)
+  }
+  const backingOff = (cell.flags & BACKING_OFF) !== 0
+  requestStop(cell, kill, reason)
+  // A kill does not wait for the handler in flight, and nothing runs during a restart delay: interrupt at once.
+  if (kill || backingOff) return forceStop(cell)
+  // Interruptible so that the timeout can end the wait even inside a finalizer (the scope's shutdown).
+  return Effect.interruptible(awaitStopped(cell)).pipe(
+    Effect.timeoutOption(cell.system.shutdownTimeout),
+    Effect.flatMap((done) => Option.isSome(done) ? Effect.void : forceStop(cell))
+  )
 }
 
 const requestStopWhileStarting = (cell: Cell, reason: Events.StopReason): void => {
@@ -108,32 +117,72 @@ const requestStopWhileStarting = (cell: Cell, reason: Events.StopReason): void =
   cell.flags |= KILLED
 }
 
-/** The graceful stop timed out: interrupt the handler and finalize here. */
+/**
+ * Interrupts the handler in flight and finalizes here. Waits for neither
+ * longer than the shutdown timeout: a handler (or a finalization) that is
+ * still running by then cannot be interrupted, and the actor is abandoned.
+ */
 const forceStop = (cell: Cell): Effect.Effect<void> =>
   Effect.suspend(() => {
     if (cell.status === STOPPED) return Effect.void
     cell.flags |= KILLED
-    if ((cell.flags & FINALIZING) !== 0) return awaitStopped(cell)
+    const timeout = cell.system.shutdownTimeout
+    if ((cell.flags & FINALIZING) !== 0) return orAbandon(cell, awaitStopped(cell))
     const worker = cell.runner
     cell.runner = undefined
-    const interrupt = worker?.fiber === undefined
-      ? Effect.void
-      : Effect.zipRight(
-        Effect.sync(() => cell.system.dispatcher.lose(worker)),
-        Fiber.interrupt(worker.fiber)
-      )
-    return Effect.zipRight(
-      interrupt,
-      Effect.suspend(() => {
-        // The interrupted message was not processed: finalize drops it first, as a deadletter.
-        const inFlight = cell.current
-        cell.current = undefined
-        if (inFlight !== undefined && (cell.flags & HANDED_OFF) === 0) (cell.extras.system ??= []).unshift(inFlight)
-        cell.flags &= ~HANDED_OFF
-        return finalize(cell)
-      })
-    )
+    const fiber = worker?.fiber
+    if (worker !== undefined) cell.system.dispatcher.lose(worker)
+    const interrupted = fiber === undefined ? Effect.succeed(true) : Effect.suspend(() => {
+      fiber.unsafeInterruptAsFork(fiber.id())
+      // Interruptible so that the timeout can end the wait even inside a finalizer (the scope's shutdown).
+      return Effect.map(Effect.timeoutOption(Effect.interruptible(Fiber.await(fiber)), timeout), Option.isSome)
+    })
+    return Effect.flatMap(interrupted, (done) => {
+      if (!done) {
+        abandon(cell, timeout)
+        return Effect.void
+      }
+      // The interrupted message was not processed: finalize drops it first, as a deadletter.
+      const inFlight = cell.current
+      cell.current = undefined
+      if (inFlight !== undefined && (cell.flags & HANDED_OFF) === 0) (cell.extras.system ??= []).unshift(inFlight)
+      cell.flags &= ~HANDED_OFF
+      return orAbandon(cell, finalize(cell))
+    })
   })
+
+/** Runs `wait`, abandoning the actor if it has not stopped within the shutdown timeout. */
+const orAbandon = (cell: Cell, wait: Effect.Effect<void>): Effect.Effect<void> => {
+  const timeout = cell.system.shutdownTimeout
+  return Effect.flatMap(Effect.timeoutOption(Effect.interruptible(wait), timeout), (done) => {
+    if (Option.isNone(done)) abandon(cell, timeout)
+    return Effect.void
+  })
+}
+
+/**
+ * Gives up on an actor that did not stop in time (its descendants first):
+ * it is unregistered, its queued messages become deadletters, its watchers
+ * get `Terminated` and `ActorStopped` says `Abandoned`. The Effect still
+ * running in it is left to finish, unwatched.
+ */
+const abandon = (cell: Cell, timeout: Duration.Duration): void => {
+  if (cell.status === STOPPED) return
+  const children = cell.x?.children
+  if (children !== undefined) for (const child of [...children.values()]) abandon(child, timeout)
+  const worker = cell.runner
+  cell.runner = undefined
+  if (worker?.fiber !== undefined) {
+    cell.system.dispatcher.lose(worker)
+    worker.fiber.unsafeInterruptAsFork(worker.fiber.id())
+  }
+  cell.flags |= KILLED | FINALIZING
+  const x = cell.extras
+  x.stopReason = "Abandoned"
+  x.stopError = `did not stop within the shutdown timeout (${Duration.format(timeout)})`
+  dropLeftovers(cell)
+  completeStop(cell)
+}
 
 /** Resumes when the cell has stopped. */
 export const awaitStopped = (cell: Cell): Effect.Effect<void> =>
@@ -152,59 +201,110 @@ export const awaitStopped = (cell: Cell): Effect.Effect<void> =>
   })
 
 /** Stops every child (all at once, each depth-first) and waits for them. */
-export const stopChildren = (cell: Cell, reason: Events.StopReason): Effect.Effect<void> => {
+export const stopChildren = (cell: Cell, reason: Events.StopReason): Effect.Effect<void> =>
+  Effect.suspend(() => stopChildrenNow(cell, reason) ?? Effect.void)
+
+/** Stops the idle children right here; returns the wait for the others. */
+const stopChildrenNow = (cell: Cell, reason: Events.StopReason): Rest => {
   const children = cell.x?.children
-  if (children === undefined || children.size === 0) return Effect.void
-  return Effect.forEach([...children.values()], (child) => stop(child, false, reason), {
-    concurrency: "unbounded",
-    discard: true
-  })
+  if (children === undefined || children.size === 0) return undefined
+  let pending: Array<Effect.Effect<void>> | undefined
+  for (const child of [...children.values()]) {
+    const rest = stopFromOutside(child, false, reason)
+    if (rest !== undefined) (pending ??= []).push(rest)
+  }
+  return pending === undefined ? undefined : Effect.all(pending, { concurrency: "unbounded", discard: true })
 }
 
-/** Runs `postStop` (bounded by the shutdown timeout; its failure is logged, never raised). */
-export const runPostStop = (cell: Cell): Effect.Effect<void> => {
+/** Runs `postStop` (its failure is logged, never raised; see `postStopNow`). */
+export const runPostStop = (cell: Cell): Effect.Effect<void> => Effect.suspend(() => postStopNow(cell) ?? Effect.void)
+
+/**
+ * Runs `postStop` inline when its Effect is a plain success or sync thunk
+ * (what it sends carries the actor as sender); returns any other Effect,
+ * ready to run with the actor's services and identity.
+ */
+const postStopNow = (cell: Cell): Rest => {
   const postStop = cell.def.postStop
-  if (postStop === undefined) return Effect.void
-  return (postStop(cell.ctx() as never) as Effect.Effect<void, unknown>).pipe(
+  if (postStop === undefined) return undefined
+  const previous = inlineRunnable.current
+  inlineRunnable.current = cell
+  let effect: Effect.Effect<void, unknown>
+  try {
+    effect = postStop(cell.ctx() as never) as Effect.Effect<void, unknown>
+    if (runIfSync(effect) !== MISS) return undefined
+  } catch (defect) {
+    return postStopFailed(cell, Cause.die(defect))
+  } finally {
+    inlineRunnable.current = previous
+  }
+  const timeout = cell.system.shutdownTimeout
+  return effect.pipe(
     // finalize may run in the stopper's fiber (kill, a timed-out stop): give postStop the actor's services and identity.
     Effect.provide(cell.context),
     Effect.locally(currentRunnable, cell as Runnable | undefined),
-    // Interruptible so that the timeout also bounds a postStop run from a finalizer.
+    // Interruptible so that the timeout also bounds a postStop run from a finalizer; disconnected so that an
+    // uninterruptible postStop does not hold the stop beyond the timeout either (it is left to finish alone).
     Effect.interruptible,
+    Effect.disconnect,
     Effect.timeoutFail({
-      duration: cell.system.shutdownTimeout,
-      onTimeout: () => new Error(`postStop did not finish within ${Duration.format(cell.system.shutdownTimeout)}`)
+      duration: timeout,
+      onTimeout: () => new Error(`postStop did not finish within ${Duration.format(timeout)}`)
     }),
-    Effect.catchAllCause((cause) =>
-      Effect.logWarning("postStop failed; the actor stops all the same", cause).pipe(
-        Effect.annotateLogs({ actor: cell.addressString() })
-      )
-    )
+    Effect.catchAllCause((cause) => postStopFailed(cell, cause))
   )
 }
 
-/** Runs once: children, leftovers, postStop, unregistering, Terminated, events. */
-export const finalize = (cell: Cell): Effect.Effect<void> => {
-  if ((cell.flags & FINALIZING) !== 0) return awaitStopped(cell)
+const postStopFailed = (cell: Cell, cause: Cause.Cause<unknown>): Effect.Effect<void> =>
+  Effect.logWarning("postStop failed; the actor stops all the same", cause).pipe(
+    Effect.annotateLogs({ actor: cell.addressString() })
+  )
+
+/** Runs once: children, pipes, leftovers, postStop, unregistering, Terminated, events. */
+export const finalize = (cell: Cell): Effect.Effect<void> =>
+  Effect.suspend(() => (cell.flags & FINALIZING) !== 0 ? awaitStopped(cell) : finalizeNow(cell) ?? Effect.void)
+
+/**
+ * `finalize`, synchronously as far as it goes; returns what is left, with the
+ * actor's log annotations. `reason` is why it stops, unless `requestStop`
+ * recorded one.
+ */
+const finalizeNow = (cell: Cell, reason?: Events.StopReason): Rest => {
   cell.flags |= FINALIZING
   cell.status = STOPPING
-  const x = cell.extras
-  return cell.withAnnotations(Effect.gen(function*() {
-    yield* stopChildren(cell, "ParentStopped")
-    if (x.pipes !== undefined) {
-      const pipes = [...x.pipes]
-      x.pipes = undefined
-      yield* Effect.forEach(pipes, Fiber.interrupt, { discard: true })
-    }
-    dropLeftovers(cell)
-    yield* runPostStop(cell)
-    completeStop(cell)
-  }))
+  const children = stopChildrenNow(cell, "ParentStopped")
+  if (children === undefined) return afterChildren(cell, reason)
+  return cell.withAnnotations(Effect.zipRight(children, Effect.suspend(() => afterChildren(cell, reason) ?? Effect.void)))
+}
+
+const afterChildren = (cell: Cell, reason: Events.StopReason | undefined): Rest => {
+  const pipes = interruptPipes(cell)
+  if (pipes === undefined) return afterPipes(cell, reason)
+  return cell.withAnnotations(Effect.zipRight(pipes, Effect.suspend(() => afterPipes(cell, reason) ?? Effect.void)))
+}
+
+const afterPipes = (cell: Cell, reason: Events.StopReason | undefined): Rest => {
+  dropLeftovers(cell)
+  const postStop = postStopNow(cell)
+  if (postStop === undefined) {
+    completeStop(cell, reason)
+    return undefined
+  }
+  return cell.withAnnotations(Effect.zipRight(postStop, Effect.sync(() => completeStop(cell, reason))))
+}
+
+/** `pipeTo` fibers die with the actor. */
+const interruptPipes = (cell: Cell): Rest => {
+  const x = cell.x
+  if (x?.pipes === undefined || x.pipes.size === 0) return undefined
+  const pipes = [...x.pipes]
+  x.pipes = undefined
+  return Effect.forEach(pipes, Fiber.interrupt, { discard: true })
 }
 
 /** What is still queued becomes deadletters; asks in it fail with `ActorStopped`. */
 const dropLeftovers = (cell: Cell): void => {
-  const x = cell.extras
+  const x = cell.x
   const reason = "actor stopped before processing it"
   const drop = (envelope: Envelope) => {
     if (envelope.message instanceof Escalation) {
@@ -218,16 +318,18 @@ const dropLeftovers = (cell: Cell): void => {
     cell.deadletter(envelope.message, envelope.sender, reason)
     envelope.ask?.fail(new ActorStopped({ address: cell.addressString(), messageTag: envelope.message._tag }))
   }
-  if (x.system !== undefined) x.system.splice(0).forEach(drop)
-  if (x.unstashed !== undefined) x.unstashed.splice(0).forEach(drop)
+  if (x?.system !== undefined) x.system.splice(0).forEach(drop)
+  if (x?.unstashed !== undefined) x.unstashed.splice(0).forEach(drop)
   if (cell.mailbox !== undefined) {
     let envelope: Envelope | undefined
     while ((envelope = cell.mailbox.poll()) !== undefined) drop(envelope)
   }
-  if (x.stash !== undefined) x.stash.splice(0).forEach(drop)
+  if (x?.stash !== undefined) x.stash.splice(0).forEach(drop)
 }
 
+/** The actor has stopped: unregister it, tell its watchers and the event stream, wake whoever waits. */
 const completeStop = (cell: Cell, reason?: Events.StopReason): void => {
+  if (cell.status === STOPPED) return
   cell.status = STOPPED
   cell.flags &= ~SCHEDULED
   cell.runner = undefined
@@ -250,6 +352,8 @@ const completeStop = (cell: Cell, reason?: Events.StopReason): void => {
     )
   }
   if (x === undefined) return
+  // Its children have stopped (see `SystemImpl.unregister`).
+  x.children = undefined
   notifyWatchers(cell, stopReason)
   const waiters = x.stopWaiters
   x.stopWaiters = undefined

@@ -13,7 +13,7 @@ import { isRequest } from "../../Message.js"
 import type { Cell } from "../cell.js"
 import { currentRunnable } from "../dispatcher.js"
 import type { AnyBehavior } from "./status.js"
-import { Escalation, HANDED_OFF, RUNNING, SCHEDULED, squashMessage, SUSPENDED } from "./status.js"
+import { BACKING_OFF, Escalation, HANDED_OFF, RUNNING, SCHEDULED, squashMessage, SUSPENDED } from "./status.js"
 import { requestStop, runPostStop, stopChildren } from "./stopping.js"
 
 /** A batch failed with `cause` while processing the current message: apply the supervisor's directive. */
@@ -105,7 +105,15 @@ export const restart = (cell: Cell, cause: Cause.Cause<unknown> | undefined): Ef
     }
     x.lastFailureAt = now
     cell.publish(new Events.ActorSuspended({ address: cell.address, error: squashMessage(cause) }))
-    return yield* driver.next(Cause.squash(cause)).pipe(Effect.as(true), Effect.orElseSucceed(() => false))
+    // While the delay runs, a stop interrupts it and wins at once (see `stopFromOutside`).
+    cell.flags |= BACKING_OFF
+    return yield* driver.next(Cause.squash(cause)).pipe(
+      Effect.as(true),
+      Effect.orElseSucceed(() => false),
+      Effect.ensuring(Effect.sync(() => {
+        cell.flags &= ~BACKING_OFF
+      }))
+    )
   })
   return Effect.flatMap(budget, (allowed) => {
     if (!allowed) {
