@@ -147,6 +147,9 @@ export type Event =
   | ClusterSuspended
   | ClusterResumed
   | RemoteTellsUnconfirmed
+  | RedeployStarted
+  | RedeployFinished
+  | RedeployFailed
 
 /**
  * Why a schedule cancelled itself: its target stopped, or does not speak the
@@ -270,3 +273,46 @@ export interface BufferOptions {
 export const missed = (queue: Queue.Dequeue<Event>): Effect.Effect<number> =>
   Effect.sync(() => missedBy(queue) ?? 0)
 
+/**
+ * This node began adopting actors of an incarnation that died or left: the
+ * names rendezvous hashing gave it (or leftovers nobody adopted within the
+ * claim timeout).
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class RedeployStarted extends Data.TaggedClass("RedeployStarted")<{
+  /** The incarnation whose actors move. */
+  readonly from: { readonly nodeId: string; readonly epoch: number }
+  /** How many names this node is about to adopt. */
+  readonly count: number
+}> {}
+
+/**
+ * This node adopted and started actors of a dead (or left) incarnation: each
+ * runs with fresh state under a new fence, its `preStart` done.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class RedeployFinished extends Data.TaggedClass("RedeployFinished")<{
+  readonly from: { readonly nodeId: string; readonly epoch: number }
+  /** The names now running here. */
+  readonly names: ReadonlyArray<string>
+}> {}
+
+/**
+ * An orphaned actor could not be redeployed here or anywhere yet: no live
+ * node registered its kind (or has its role), its spawn options do not
+ * decode, or its spawn failed. The row stays (except after a failed spawn),
+ * and every node tries again when the membership changes: never silently lost.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class RedeployFailed extends Data.TaggedClass("RedeployFailed")<{
+  readonly from: { readonly nodeId: string; readonly epoch: number }
+  readonly name: string
+  readonly kind: string
+  readonly reason: string
+}> {}

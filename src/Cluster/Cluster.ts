@@ -181,7 +181,7 @@ export interface Service {
     message: Tagged
   ): Effect.Effect<void, TellError | UnknownMessage | ActorNotFound | StoreUnavailable>
   /** Asks the actor of a name, wherever it runs (resolution as `sendAsync`). */
-  sendSync<Q extends Tagged & Schema.WithResult.Any>(
+  sendSync<Q extends Tagged & Schema.WithResult.All>(
     name: string,
     request: Q,
     options?: Pid.AskOptions
@@ -282,7 +282,7 @@ export const sendAsync = (
  * @since 0.1.0
  * @category messaging
  */
-export const sendSync = <Q extends Tagged & Schema.WithResult.Any>(
+export const sendSync = <Q extends Tagged & Schema.WithResult.All>(
   name: string,
   request: Q,
   options?: Pid.AskOptions

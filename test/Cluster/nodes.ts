@@ -3,7 +3,7 @@
  * remoting on 127.0.0.1 and `Cluster.layer`, over one shared memory store
  * seen through its own `faulty` wrapper (to cut one node off the store).
  */
-import { Effect, Exit, Layer, Queue, Scope, TestClock } from "effect"
+import { Effect, Exit, Fiber, Layer, Queue, Scope, TestClock } from "effect"
 import { ActorSystem, type EventStream, Remoting } from "../../src/index.js"
 import * as Cluster from "../../src/Cluster/Cluster.js"
 import * as ClusterStore from "../../src/Cluster/ClusterStore.js"
@@ -52,7 +52,14 @@ export const startClusterNode = (
       faults,
       events,
       scope,
-      close: Scope.close(scope, Exit.void)
+      // Closing waits on the Clock here and there (remoting drains its connections): keep the TestClock moving.
+      close: Effect.gen(function*() {
+        const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+        while ((yield* Fiber.poll(closing))._tag === "None") {
+          yield* TestClock.adjust("50 millis")
+          yield* realPause()
+        }
+      })
     }
   })
 
@@ -70,3 +77,14 @@ export const advance = (millis: number, step = 250) =>
 
 /** The events of a node so far. */
 export const drain = (node: ClusterNode) => Queue.takeAll(node.events)
+
+/** Runs an effect while the TestClock keeps moving (sends by name wait on it while a name moves). */
+export const withClock = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(effect)
+    while ((yield* Fiber.poll(fiber))._tag === "None") {
+      yield* TestClock.adjust("50 millis")
+      yield* realPause()
+    }
+    return yield* Fiber.join(fiber)
+  })

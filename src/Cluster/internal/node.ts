@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { Duration, Effect, Schedule, Schema, type Scope, Stream } from "effect"
+import { Duration, Effect, Option, Schedule, Schema, type Scope, Stream } from "effect"
 import * as Actor from "../../Actor.js"
 import { ActorSystem } from "../../ActorSystem.js"
 import * as Remoting from "../../Remoting/Remoting.js"
@@ -67,12 +67,20 @@ export const make = (
     const lock = yield* Effect.makeSemaphore(1)
     const pass = lock.withPermits(1)(Effect.ignoreLogged(redeployer.pass))
     const reconcile = lock.withPermits(1)(Effect.ignoreLogged(redeployer.reconcile))
+    // On a peer's hint, read the view now rather than at the next reaper tick: the peer just left.
+    const refreshThenPass = Effect.zipRight(
+      Effect.ignoreLogged(Effect.flatMap(store.view(view.version), (next) =>
+        Effect.sync(() => {
+          if (Option.isSome(next) && view.update(next.value)) directory.prune()
+        }))),
+      pass
+    )
 
     // The control actor: peers that leave tell it to look for orphans at once.
     const Control = Actor.make("effect-actors/ClusterControl", {
       protocol: [RedeployNow],
       passivateAfter: "never",
-      receive: { RedeployNow: () => Effect.asVoid(Effect.forkDaemon(pass)) }
+      receive: { RedeployNow: () => Effect.asVoid(Effect.forkDaemon(refreshThenPass)) }
     })
     const impl = directory.impl
     impl.cluster = undefined
