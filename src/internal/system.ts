@@ -72,6 +72,13 @@ export interface RemoteHooks {
   unwatch(watcher: Cell, target: Pid.Pid<never>): void
   /** A local cell stopped: notify its remote watchers, drop its remote watches. */
   stopped(cell: Cell, reason: string): void
+  /**
+   * Watches a remote PID for a component that is not an actor (the
+   * scheduler): `onTerminated` gets the stop reason, or a reason starting
+   * with `NodeUnreachable` when the node was lost (the watch is then gone).
+   * Returns the cancel, or undefined when `target` is not remote.
+   */
+  watchRemote(target: Pid.Pid<never>, onTerminated: (reason: string) => void): (() => void) | undefined
 }
 
 /**
