@@ -34,7 +34,7 @@
  * ```
  * @since 0.1.0
  */
-import { Context, Duration, Effect, Either, FiberMap, Layer, type Option, Queue, type Scope } from "effect"
+import { Context, Duration, Effect, Either, FiberMap, Layer, Option, Queue, type Scope } from "effect"
 import type { Address } from "./Address.js"
 import { ActorSystem } from "./ActorSystem.js"
 import * as Cron from "./Cron.js"
@@ -88,7 +88,12 @@ export type ScheduleError = ReferenceTaken | ActorStopped | InvalidArgument
  * @category models
  */
 export interface Options {
-  /** The schedule's reference (default: a random UUID). Must not be held by a live schedule. */
+  /**
+   * The schedule's reference (default: a random UUID). Must not be held by a
+   * live schedule. In a cluster (a `Uniqueness` in the scheduler's context),
+   * a schedule with an explicit reference is cluster-unique: declare it on
+   * every node, and it fires once per tick cluster-wide.
+   */
   readonly reference?: string
 }
 
@@ -194,6 +199,45 @@ export interface Service {
 }
 
 /**
+ * When a schedule fires: its first fire time (on start or resume) and the one
+ * after a fire due at `due`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Timing = internal.Timing
+
+/**
+ * What makes one schedule cluster-unique: when this node may run it, and
+ * which of its fires this node delivers.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Guard = internal.Guard
+
+/**
+ * Makes schedules with an explicit reference cluster-unique. `Scheduler.make`
+ * picks it from its context when there is one: the cluster provides it (see
+ * `ClusterSchedule.layer`); without it, references are unique per scheduler
+ * only.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { Scheduler } from "effect-actors"
+ * import { ClusterSchedule } from "effect-actors/Cluster"
+ * // const SchedulerLive = Scheduler.layer.pipe(Layer.provide(ClusterSchedule.layer))
+ * ```
+ * @since 0.1.0
+ * @category tags
+ */
+export class Uniqueness extends Context.Tag("effect-actors/Scheduler/Uniqueness")<Uniqueness, {
+  /** The guard of one schedule; `anchor` is the instant a one-shot fires at, or an interval's start. */
+  readonly guard: (reference: string, trigger: Trigger, anchor: number) => Guard
+}>() {}
+
+/**
  * The scheduler service.
  *
  * @since 0.1.0
@@ -236,13 +280,20 @@ const decodeDuration = (input: Duration.DurationInput, what: string, positive: b
 export const make: Effect.Effect<Service, never, ActorSystem | Scope.Scope> = Effect.gen(function*() {
   const system = yield* ActorSystem
   const clock = yield* Effect.clock
+  const uniqueness = yield* Effect.serviceOption(Uniqueness)
+  /** The guard of a schedule with an explicit reference, in a cluster. */
+  const guarded = (options: Options | undefined, trigger: Trigger, anchor: number) =>
+    options?.reference === undefined || Option.isNone(uniqueness)
+      ? undefined
+      : (reference: string) => uniqueness.value.guard(reference, trigger, anchor)
   const fibers = yield* FiberMap.make<string>()
   const runFork = yield* FiberMap.runtime(fibers)<never>()
   const impl = new internal.SchedulerImpl(
     clock,
     (reference, effect) => runFork(reference, effect),
     (event) => implOf(system)?.publish(event),
-    (reference) => FiberMap.remove(fibers, reference)
+    (reference) => FiberMap.remove(fibers, reference),
+    (target, onTerminated) => implOf(system)?.remote?.watchRemote(target, onTerminated)
   )
   // Only stops: subscribing to everything would make every event of the system paid for.
   const bus = implOf(system)?.bus
@@ -250,23 +301,30 @@ export const make: Effect.Effect<Service, never, ActorSystem | Scope.Scope> = Ef
   yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(events), (event) => impl.onEvent(event))))
   return {
     scheduleOnce: (message, target, delay, options) =>
-      Effect.flatMap(decodeDuration(delay, "the delay", false), (duration) =>
-        impl.add(
+      Effect.flatMap(decodeDuration(delay, "the delay", false), (duration) => {
+        const trigger: Trigger = { _tag: "Once", delay: duration }
+        const at = clock.unsafeCurrentTimeMillis() + Duration.toMillis(duration)
+        return impl.add(
           target as Pid<never>,
           message,
-          { _tag: "Once", delay: duration },
-          internal.once(clock.unsafeCurrentTimeMillis() + Duration.toMillis(duration)),
-          options?.reference
-        )),
+          trigger,
+          internal.once(at),
+          options?.reference,
+          guarded(options, trigger, at)
+        )
+      }),
     schedule: (message, target, interval, options) =>
-      Effect.flatMap(decodeDuration(interval, "the interval", true), (duration) =>
-        impl.add(
+      Effect.flatMap(decodeDuration(interval, "the interval", true), (duration) => {
+        const trigger: Trigger = { _tag: "Interval", interval: duration }
+        return impl.add(
           target as Pid<never>,
           message,
-          { _tag: "Interval", interval: duration },
+          trigger,
           internal.every(Duration.toMillis(duration)),
-          options?.reference
-        )),
+          options?.reference,
+          guarded(options, trigger, clock.unsafeCurrentTimeMillis())
+        )
+      }),
     scheduleCron: (message, target, expression, options) =>
       Effect.suspend((): Effect.Effect<
         Handle,
@@ -285,13 +343,8 @@ export const make: Effect.Effect<Service, never, ActorSystem | Scope.Scope> = Ef
             })
           )
         }
-        return impl.add(
-          target as Pid<never>,
-          message,
-          { _tag: "Cron", expression, timeZone: parsed.right.timeZone },
-          timing,
-          options?.reference
-        )
+        const trigger: Trigger = { _tag: "Cron", expression, timeZone: parsed.right.timeZone }
+        return impl.add(target as Pid<never>, message, trigger, timing, options?.reference, guarded(options, trigger, now))
       }),
     cancel: (reference) => impl.cancel(reference),
     pause: (reference) => impl.pause(reference),

@@ -13,6 +13,7 @@ const manifest = JSON.parse(read("package.json")) as {
   readonly sideEffects: boolean
   readonly dependencies: Record<string, string>
   readonly peerDependencies: Record<string, string>
+  readonly peerDependenciesMeta?: Record<string, { readonly optional?: boolean }>
   readonly devDependencies: Record<string, string>
   readonly scripts: Record<string, string>
 }
@@ -37,6 +38,14 @@ describe("L1 package manifest", () => {
       expect(pinned, name).toMatch(/^\d+\.\d+\.\d+$/)
       expect(manifest.peerDependencies[name], name).toBe(`^${pinned}`)
     }
+  })
+
+  it("the README's install command lists every required peer with its range", () => {
+    const command = /^npm i effect-actors (.*)$/m.exec(read("README.md"))
+    const required = Object.entries(manifest.peerDependencies)
+      .filter(([name]) => manifest.peerDependenciesMeta?.[name]?.optional !== true)
+      .map(([name, range]) => `${name}@${range}`)
+    expect(command?.[1]?.split(" ").sort()).toEqual(required.sort())
   })
 
   it("is free of side effects and builds before packing", () => {

@@ -43,6 +43,36 @@ export const every = (millis: number): Timing => ({
   next: (due, now) => due + millis > now ? due + millis : due + (Math.floor((now - due) / millis) + 1) * millis
 })
 
+/**
+ * Every `millis` in phase with `anchor`, whenever it starts: what a
+ * cluster-unique interval follows, so that every owner in turn fires at the
+ * same instants.
+ */
+export const phased = (anchor: number, millis: number): Timing => {
+  const after = (t: number) => anchor + (Math.floor((t - anchor) / millis) + 1) * millis
+  return { first: after, next: (due, now) => after(Math.max(due, now)) }
+}
+
+/** Exactly at `at`, even late (a one-shot handed over keeps its instant, which is its tick). */
+export const exactly = (at: number): Timing => ({ first: () => at, next: () => undefined })
+
+/**
+ * What makes a schedule cluster-unique: when this node may run it, and which
+ * of its fires this node delivers (see `Cluster`'s schedules).
+ */
+export interface Guard {
+  /**
+   * Runs `body` with the anchor agreed cluster-wide (the instant a one-shot
+   * fires at, or an interval's start; a cron schedule has none to agree on)
+   * while this node holds the schedule, interrupting it when the node loses
+   * the schedule and running it again when the node gets it back; done when
+   * `body` is.
+   */
+  readonly hold: (body: (anchor: number) => Effect.Effect<void>) => Effect.Effect<void>
+  /** Whether this node delivers the fire due at `due`: one node per tick, cluster-wide. */
+  readonly deliver: (due: number) => Effect.Effect<boolean>
+}
+
 /** The fire times of a cron expression; times missed while late or paused are skipped. */
 export const cron = (expression: Cron.Cron): Timing => {
   const after = (t: number) => Option.getOrUndefined(Option.map(Cron.next(expression, t), (date) => date.getTime()))
@@ -51,8 +81,22 @@ export const cron = (expression: Cron.Cron): Timing => {
 
 type AnyPid = Pid<never>
 
+/** The timing every node follows for a cluster-unique schedule, from the anchor they agreed on. */
+const agreed = (entry: Entry, anchor: number): Timing => {
+  switch (entry.trigger._tag) {
+    case "Once":
+      return exactly(anchor)
+    case "Interval":
+      return phased(anchor, Duration.toMillis(entry.trigger.interval))
+    case "Cron":
+      return entry.timing
+  }
+}
+
 class Entry {
   paused = false
+  /** The remote watch of the target (remote targets only); undefined when lost, to renew at the next fire. */
+  unwatch: (() => void) | undefined = undefined
   nextFireAt: number | undefined = undefined
   fired = 0
   constructor(
@@ -60,7 +104,8 @@ class Entry {
     readonly target: AnyPid,
     readonly message: { readonly _tag: string },
     readonly trigger: Trigger,
-    readonly timing: Timing
+    readonly timing: Timing,
+    readonly guard: Guard | undefined
   ) {}
 
   get key(): string {
@@ -80,7 +125,12 @@ export class SchedulerImpl {
     private readonly runFork: RunFork,
     private readonly publish: (event: Events.Event) => void,
     /** Interrupts the schedule's fiber, if it runs. */
-    private readonly remove: (reference: string) => Effect.Effect<void>
+    private readonly remove: (reference: string) => Effect.Effect<void>,
+    /** Watches a remote target (see `RemoteHooks.watchRemote`); undefined without remoting. */
+    private readonly watchRemote: (
+      target: AnyPid,
+      onTerminated: (reason: string) => void
+    ) => (() => void) | undefined = () => undefined
   ) {}
 
   add(
@@ -88,12 +138,13 @@ export class SchedulerImpl {
     message: { readonly _tag: string },
     trigger: Trigger,
     timing: Timing,
-    reference: string | undefined
+    reference: string | undefined,
+    guard?: (reference: string) => Guard
   ): Effect.Effect<Handle, ReferenceTaken | ActorStopped> {
     return Effect.suspend((): Effect.Effect<Handle, ReferenceTaken | ActorStopped> => {
       const ref = reference ?? crypto.randomUUID()
       if (this.entries.has(ref)) return Effect.fail(new ReferenceTaken({ reference: ref }))
-      const entry = new Entry(ref, target, message, trigger, timing)
+      const entry = new Entry(ref, target, message, trigger, timing, guard?.(ref))
       // Registered before the liveness check: a target that stops from now on
       // is caught by its stop event, one that stopped before fails the check.
       this.attach(entry)
@@ -102,6 +153,7 @@ export class SchedulerImpl {
           this.detach(entry)
           return Effect.fail(new ActorStopped({ address: target.address.toString(), messageTag: message._tag }))
         }
+        this.watchTarget(entry)
         this.start(entry, timing.first(this.clock.unsafeCurrentTimeMillis()))
         return Effect.succeed<Handle>({
           reference: ref,
@@ -155,6 +207,19 @@ export class SchedulerImpl {
         alive ? Effect.void : Effect.zipRight(this.remove(entry.reference), Effect.sync(() => this.selfCancel(entry, "TargetStopped")))), { discard: true })
   }
 
+  /**
+   * A remote target is watched through remoting: its stop cancels the
+   * schedule. A lost node loses the watch: the schedule goes on and the
+   * watch is renewed at the next fire that reaches the node.
+   */
+  private watchTarget(entry: Entry): void {
+    entry.unwatch = this.watchRemote(entry.target, (reason) => {
+      entry.unwatch = undefined
+      if (reason.startsWith("NodeUnreachable")) return
+      this.runFork(`${entry.reference}/stopped`, Effect.zipRight(this.remove(entry.reference), Effect.sync(() => this.selfCancel(entry, "TargetStopped"))))
+    })
+  }
+
   private find(reference: string): Effect.Effect<Entry, ScheduleNotFound> {
     return Effect.suspend(() => {
       const entry = this.entries.get(reference)
@@ -170,9 +235,17 @@ export class SchedulerImpl {
   }
 
   private start(entry: Entry, due: number | undefined): void {
+    const guard = entry.guard
     this.runFork(
       entry.reference,
-      this.loop(entry, due).pipe(
+      (guard === undefined
+        ? this.loop(entry, entry.timing, due)
+        : guard.hold((anchor) =>
+          Effect.suspend(() => {
+            const timing = agreed(entry, anchor)
+            return this.loop(entry, timing, timing.first(this.clock.unsafeCurrentTimeMillis()))
+          })
+        )).pipe(
         Effect.catchAllDefect((defect) =>
           Effect.zipRight(
             Effect.sync(() => this.detach(entry)),
@@ -185,7 +258,7 @@ export class SchedulerImpl {
     )
   }
 
-  private loop(entry: Entry, due: number | undefined): Effect.Effect<void> {
+  private loop(entry: Entry, timing: Timing, due: number | undefined): Effect.Effect<void> {
     return Effect.suspend(() => {
       if (due === undefined) {
         // No fire time left: the schedule is done.
@@ -195,16 +268,23 @@ export class SchedulerImpl {
       entry.nextFireAt = due
       const wait = due - this.clock.unsafeCurrentTimeMillis()
       const sleep = wait > 0 ? this.clock.sleep(Duration.millis(wait)) : Effect.void
-      return Effect.flatMap(Effect.zipRight(sleep, this.fire(entry)), (goOn) =>
-        goOn ? this.loop(entry, entry.timing.next(due, this.clock.unsafeCurrentTimeMillis())) : Effect.void)
+      return Effect.flatMap(Effect.zipRight(sleep, this.fire(entry, due)), (goOn) =>
+        goOn ? this.loop(entry, timing, timing.next(due, this.clock.unsafeCurrentTimeMillis())) : Effect.void)
     })
   }
 
-  /** Tells the target; false when the schedule cancelled itself. */
-  private fire(entry: Entry): Effect.Effect<boolean> {
+  /** Tells the target (if this node delivers this tick); false when the schedule cancelled itself. */
+  private fire(entry: Entry, due: number): Effect.Effect<boolean> {
+    const guard = entry.guard
+    if (guard === undefined) return this.tell(entry)
+    return Effect.flatMap(guard.deliver(due), (mine) => mine ? this.tell(entry) : Effect.succeed(true))
+  }
+
+  private tell(entry: Entry): Effect.Effect<boolean> {
     return Effect.match(entry.target.tell(entry.message as never), {
       onSuccess: () => {
         entry.fired++
+        if (entry.unwatch === undefined && this.entries.get(entry.reference) === entry) this.watchTarget(entry)
         return true
       },
       onFailure: (error) => {
@@ -241,6 +321,8 @@ export class SchedulerImpl {
   private detach(entry: Entry): boolean {
     if (this.entries.get(entry.reference) !== entry) return false
     this.entries.delete(entry.reference)
+    entry.unwatch?.()
+    entry.unwatch = undefined
     entry.nextFireAt = undefined
     const aimed = this.byTarget.get(entry.key)
     aimed?.delete(entry)

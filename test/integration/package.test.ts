@@ -44,8 +44,9 @@ const readmeTour = (readme: string): string => {
   const marker = readme.indexOf("<!-- tour")
   if (marker < 0) throw new Error("README.md has no <!-- tour --> marker")
   const block = /```ts\n([\s\S]*?)\n```/.exec(readme.slice(marker))
-  if (block === null) throw new Error("no ```ts block after the tour marker in README.md")
-  return block[1]!
+  const code = block?.[1]
+  if (code === undefined) throw new Error("no ```ts block after the tour marker in README.md")
+  return code
 }
 
 /** Every directory named `effect` that is a package under some node_modules of `dir`. */
@@ -103,11 +104,11 @@ describe("L1 the packed package in a fresh application", () => {
     )
     const install = ["install", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts"]
     const [pack] = await Promise.all([npm(["pack", "--json", "--pack-destination", work], root), npm(install, app)])
-    const packed = JSON.parse(pack.stdout) as Array<{
+    const [packed] = JSON.parse(pack.stdout) as [{
       readonly filename: string
       readonly files: ReadonlyArray<{ readonly path: string }>
-    }>
-    const files = new Set(packed[0]!.files.map((file) => file.path))
+    }]
+    const files = new Set(packed.files.map((file) => file.path))
     for (const [subpath, target] of Object.entries(manifest.exports)) {
       if (typeof target === "string") continue
       const { import: js, types } = target as { readonly import: string; readonly types: string }
@@ -117,7 +118,7 @@ describe("L1 the packed package in a fresh application", () => {
     expect([...files].filter((file) => file.startsWith("test/") || file.startsWith("bench/"))).toEqual([])
 
     // 2. The tarball, installed into the application as a user would.
-    await npm([...install, join(work, packed[0]!.filename)], app)
+    await npm([...install, join(work, packed.filename)], app)
 
     // 3. The README tour, and one import per subpath export, type-checked against the installed declarations.
     writeFileSync(join(app, "tour.ts"), readmeTour(readFileSync(join(root, "README.md"), "utf8")))
