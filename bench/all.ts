@@ -1,8 +1,9 @@
 /**
- * `npm run bench`: the local benchmark (`run.ts`) then the remote one
- * (`remote.ts`), each in its own process, with the same flags. `--only`
- * picks scenarios of either: names starting with `remote` select the remote
- * benchmark (`--only remote` runs it alone).
+ * `npm run bench`: the local benchmark (`run.ts`), the remote one
+ * (`remote.ts`), then the cluster store's (`claims.ts`), each in its own
+ * process, with the same flags. `--only` picks scenarios of any: names
+ * starting with `remote` select the remote benchmark (`--only remote` runs it
+ * alone), `claims` the cluster store's.
  */
 import { spawnSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
@@ -10,8 +11,9 @@ import { fileURLToPath } from "node:url"
 const args = process.argv.slice(2)
 const onlyAt = args.indexOf("--only")
 const only = onlyAt >= 0 ? (args[onlyAt + 1] ?? "").split(",").filter((s) => s !== "") : []
-const local = only.filter((s) => !s.startsWith("remote"))
+const local = only.filter((s) => !s.startsWith("remote") && s !== "claims")
 const remote = only.length === 0 || only.some((s) => s.startsWith("remote"))
+const claims = only.length === 0 || only.includes("claims")
 
 const run = (script: string, scriptArgs: ReadonlyArray<string>): number => {
   const result = spawnSync(
@@ -27,5 +29,7 @@ let status = 0
 if (only.length === 0 || local.length > 0) {
   status = run("./run.ts", local.length > 0 ? [...withoutOnly, "--only", local.join(",")] : withoutOnly)
 }
-if (status === 0 && remote) status = run("./remote.ts", withoutOnly.filter((a) => a === "--json" || a === "--smoke"))
+const shared = withoutOnly.filter((a) => a === "--json" || a === "--smoke")
+if (status === 0 && remote) status = run("./remote.ts", shared)
+if (status === 0 && claims) status = run("./claims.ts", shared)
 process.exit(status)

@@ -142,6 +142,10 @@ export type Event =
   | ActorSuspended
   | Deadletter
   | ScheduleCancelled
+  | NodeJoined
+  | NodeLeft
+  | ClusterSuspended
+  | ClusterResumed
   | RemoteTellsUnconfirmed
 
 /**
@@ -164,6 +168,61 @@ export class ScheduleCancelled extends Data.TaggedClass("ScheduleCancelled")<{
   readonly reference: string
   readonly target: Address
   readonly reason: ScheduleCancelReason
+}> {}
+
+/**
+ * A node incarnation joined the cluster (cluster mode only). Every node
+ * publishes membership events in the same order: the order of the store's
+ * membership version (`version`).
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class NodeJoined extends Data.TaggedClass("NodeJoined")<{
+  readonly nodeId: string
+  readonly epoch: number
+  /** Where remoting reaches it (`host:port`), or "". */
+  readonly address: string
+  readonly version: number
+}> {}
+
+/**
+ * A node incarnation left the cluster: gracefully (`left`) or declared dead
+ * (`dead`). It never comes back; a restarted node joins under a new epoch.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class NodeLeft extends Data.TaggedClass("NodeLeft")<{
+  readonly nodeId: string
+  readonly epoch: number
+  readonly reason: "left" | "dead"
+  readonly version: number
+}> {}
+
+/**
+ * This node could not renew its lease in time and suspended its cluster
+ * actors, before anyone else could declare it dead.
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class ClusterSuspended extends Data.TaggedClass("ClusterSuspended")<{
+  readonly nodeId: string
+  readonly epoch: number
+}> {}
+
+/**
+ * This node is active again: its lease was renewed (same epoch), or it had
+ * been declared dead and joined again (`rejoined`, a new epoch).
+ *
+ * @since 0.1.0
+ * @category events
+ */
+export class ClusterResumed extends Data.TaggedClass("ClusterResumed")<{
+  readonly nodeId: string
+  readonly epoch: number
+  readonly rejoined: boolean
 }> {}
 
 /**

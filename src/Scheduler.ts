@@ -292,7 +292,8 @@ export const make: Effect.Effect<Service, never, ActorSystem | Scope.Scope> = Ef
     clock,
     (reference, effect) => runFork(reference, effect),
     (event) => implOf(system)?.publish(event),
-    (reference) => FiberMap.remove(fibers, reference)
+    (reference) => FiberMap.remove(fibers, reference),
+    (target, onTerminated) => implOf(system)?.remote?.watchRemote(target, onTerminated)
   )
   // Only stops: subscribing to everything would make every event of the system paid for.
   const bus = implOf(system)?.bus

@@ -31,3 +31,23 @@ export class StoreUnavailable extends Schema.TaggedError<StoreUnavailable>()("St
     return `cluster store unavailable during ${this.operation}: ${this.reason}`
   }
 }
+
+/**
+ * A discovery provider could not answer. Discovery only finds peers, so this
+ * never changes who is alive: membership logs it and goes on.
+ *
+ * @example
+ * ```ts
+ * new DiscoveryUnavailable({ provider: "dns", reason: "SERVFAIL" })
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class DiscoveryUnavailable extends Schema.TaggedError<DiscoveryUnavailable>()("DiscoveryUnavailable", {
+  provider: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `discovery (${this.provider}) unavailable: ${this.reason}`
+  }
+}

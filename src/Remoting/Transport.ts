@@ -342,3 +342,122 @@ export const layerTcp: Layer.Layer<Transport> = Layer.sync(Transport, makeTcp)
  */
 export const layerTls = (options: { readonly server?: TlsOptions; readonly client?: TlsOptions }): Layer.Layer<Transport> =>
   Layer.sync(Transport, () => makeTls(options))
+
+/**
+ * The controls of a test transport.
+ *
+ * @since 0.1.0
+ * @category testing
+ */
+export interface TestControls {
+  /** Every write from now on leaves `millis` later (order kept). */
+  delay(millis: number): void
+  /** Every write from now on is lost with this probability (whole writes: frames stay whole). */
+  dropRate(probability: number): void
+  /** Nothing reaches `host:port` any more: links to it are cut, connects to it fail. */
+  partition(host: string, port: number): void
+  /** Undoes `partition`. */
+  heal(host: string, port: number): void
+}
+
+/**
+ * The controls of the test transport of the context.
+ *
+ * @since 0.1.0
+ * @category testing
+ */
+export class TestTransport extends Context.Tag("effect-actors/Remoting/TestTransport")<TestTransport, TestControls>() {}
+
+/**
+ * A transport for fault tests: TCP underneath (or `base`), with writes
+ * that can be delayed or dropped and nodes that can be partitioned away.
+ *
+ * @example
+ * ```ts
+ * import { Transport } from "effect-actors"
+ * const { transport, controls } = Transport.makeTest()
+ * controls.partition("127.0.0.1", 4001) // node 4001 is unreachable for everyone using `transport`
+ * ```
+ * @since 0.1.0
+ * @category testing
+ */
+export const makeTest = (base: Service = makeTcp()): { readonly transport: Service; readonly controls: TestControls } => {
+  let delayMillis = 0
+  let drop = 0
+  const cut = new Set<string>()
+  const links = new Map<string, Set<Link>>()
+  const faulty = (link: Link): Link => ({
+    write: (bytes) => {
+      if (drop > 0 && Math.random() < drop) return
+      if (delayMillis > 0) setTimeout(() => link.write(bytes), delayMillis)
+      else link.write(bytes)
+    },
+    get pendingBytes() {
+      return link.pendingBytes
+    },
+    close: () => link.close(),
+    end: () => link.end(),
+    remote: link.remote
+  })
+  const controls: TestControls = {
+    delay: (millis) => {
+      delayMillis = millis
+    },
+    dropRate: (probability) => {
+      drop = probability
+    },
+    partition: (host, port) => {
+      const key = `${host}:${port}`
+      cut.add(key)
+      for (const link of links.get(key) ?? []) link.close()
+    },
+    heal: (host, port) => {
+      cut.delete(`${host}:${port}`)
+    }
+  }
+  const transport: Service = {
+    connect: (host, port, handler) => {
+      const key = `${host}:${port}`
+      if (cut.has(key)) {
+        setImmediate(() => handler.onClose("partitioned (test transport)"))
+        return { write: () => {}, pendingBytes: 0, close: () => {}, end: () => {}, remote: key }
+      }
+      let set = links.get(key)
+      if (set === undefined) links.set(key, set = new Set())
+      const tracked = set
+      let link: Link | undefined = undefined
+      link = base.connect(host, port, {
+        onOpen: () => handler.onOpen(),
+        onData: (chunk) => handler.onData(chunk),
+        onClose: (reason) => {
+          if (link !== undefined) tracked.delete(link)
+          handler.onClose(cut.has(key) ? "partitioned (test transport)" : reason)
+        }
+      })
+      tracked.add(link)
+      return faulty(link)
+    },
+    listen: (host, port, accept) => base.listen(host, port, (link) => accept(faulty(link)))
+  }
+  return { transport, controls }
+}
+
+/**
+ * The test transport as a layer: provides `Transport` and its `TestTransport` controls.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Remoting, Transport } from "effect-actors"
+ * // const controls = yield* Transport.TestTransport
+ * // controls.delay(20)
+ * ```
+ * @since 0.1.0
+ * @category testing
+ */
+export const layerTest: Layer.Layer<Transport | TestTransport> = Layer.effectContext(
+  Effect.sync(() => {
+    const { controls, transport } = makeTest()
+    return Context.make(Transport, transport).pipe(Context.add(TestTransport, controls))
+  })
+)

@@ -50,7 +50,7 @@ import { finalize, passivate, requestStop } from "./cell/stopping.js"
 import { onFailure, restart } from "./cell/supervision.js"
 import type { Runnable, Worker } from "./dispatcher.js"
 import { AskHandle, type AskTarget, Envelope } from "./envelope.js"
-import { MISS, runIfSync } from "./fastpath.js"
+import { MISS, runIfSync } from "./effectInternals.js"
 import { LocalPid } from "./localPid.js"
 import type { SystemImpl } from "./system.js"
 import { TimerNode } from "./timers.js"
@@ -192,7 +192,7 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
   /**
    * Direct dispatch of an ask to an idle actor: the handler is called in the
    * asker's stack, and when its Effect is a plain success or sync thunk (see
-   * `fastpath.ts`) the reply is there at once, with no worker woken and no
+   * `effectInternals.ts`) the reply is there at once, with no worker woken and no
    * fiber suspended. Only such Effects run here: they read no context, cannot
    * suspend and cannot be interrupted, so the asker's fiber lends nothing but
    * its stack. Any other Effect is handed, already built, to a worker, first

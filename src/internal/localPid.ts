@@ -16,7 +16,7 @@ import { type AnyPid, isCell, restartRequest } from "./cell/status.js"
 import { stop } from "./cell/stopping.js"
 import { currentRunnable, inlineRunnable } from "./dispatcher.js"
 import { AskHandle } from "./envelope.js"
-import { currentFiber } from "./fastpath.js"
+import { currentFiber, presentAsSyncStep } from "./effectInternals.js"
 
 /**
  * The actor the running fiber is draining, if any: the sender of what that
@@ -44,28 +44,22 @@ class TellEffect extends Effectable.Class<void, ActorStopped | MailboxFull | Unk
     super()
   }
 
-  /**
-   * How the fiber runtime runs this Effect, read by the runtime when it
-   * evaluates it. When the send cannot fail (see `Cell.acceptsSurely`) it is a
-   * plain sync step, one run-loop turn instead of two (a commit, then its
-   * result), and the fast path of a handler that returns a tell runs it
-   * inline; otherwise the commit below returns the typed failure. The check
-   * and the send happen in the same synchronous step, so nothing can change
-   * in between.
-   */
-  get _op(): "Sync" | "Commit" {
-    return this.cell.acceptsSurely(this.message) ? "Sync" : "Commit"
-  }
-
-  effect_instruction_i0(): void {
-    this.cell.send(this.message, currentSender(), undefined)
-  }
-
   commit(): Effect.Effect<void, ActorStopped | MailboxFull | UnknownMessage> {
     const error = this.cell.send(this.message, currentSender(), undefined)
     return error === undefined ? Effect.void : Effect.fail(error)
   }
 }
+
+// When the send cannot fail (see `Cell.acceptsSurely`) a tell is one plain sync step, one run-loop turn instead of
+// two (a commit, then its result), and the fast path of a handler that returns a tell runs it inline; otherwise
+// the commit above returns the typed failure.
+presentAsSyncStep(
+  TellEffect.prototype,
+  (tell) => tell.cell.acceptsSurely(tell.message),
+  (tell) => {
+    tell.cell.send(tell.message, currentSender(), undefined)
+  }
+)
 
 /** A PID of a local actor. */
 export class LocalPid implements Pid.Pid<Tagged> {

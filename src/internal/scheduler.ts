@@ -95,6 +95,8 @@ const agreed = (entry: Entry, anchor: number): Timing => {
 
 class Entry {
   paused = false
+  /** The remote watch of the target (remote targets only); undefined when lost, to renew at the next fire. */
+  unwatch: (() => void) | undefined = undefined
   nextFireAt: number | undefined = undefined
   fired = 0
   constructor(
@@ -123,7 +125,12 @@ export class SchedulerImpl {
     private readonly runFork: RunFork,
     private readonly publish: (event: Events.Event) => void,
     /** Interrupts the schedule's fiber, if it runs. */
-    private readonly remove: (reference: string) => Effect.Effect<void>
+    private readonly remove: (reference: string) => Effect.Effect<void>,
+    /** Watches a remote target (see `RemoteHooks.watchRemote`); undefined without remoting. */
+    private readonly watchRemote: (
+      target: AnyPid,
+      onTerminated: (reason: string) => void
+    ) => (() => void) | undefined = () => undefined
   ) {}
 
   add(
@@ -146,6 +153,7 @@ export class SchedulerImpl {
           this.detach(entry)
           return Effect.fail(new ActorStopped({ address: target.address.toString(), messageTag: message._tag }))
         }
+        this.watchTarget(entry)
         this.start(entry, timing.first(this.clock.unsafeCurrentTimeMillis()))
         return Effect.succeed<Handle>({
           reference: ref,
@@ -197,6 +205,19 @@ export class SchedulerImpl {
     return Effect.forEach([...aimed], (entry) =>
       Effect.flatMap(entry.target.isAlive, (alive) =>
         alive ? Effect.void : Effect.zipRight(this.remove(entry.reference), Effect.sync(() => this.selfCancel(entry, "TargetStopped")))), { discard: true })
+  }
+
+  /**
+   * A remote target is watched through remoting: its stop cancels the
+   * schedule. A lost node loses the watch: the schedule goes on and the
+   * watch is renewed at the next fire that reaches the node.
+   */
+  private watchTarget(entry: Entry): void {
+    entry.unwatch = this.watchRemote(entry.target, (reason) => {
+      entry.unwatch = undefined
+      if (reason.startsWith("NodeUnreachable")) return
+      this.runFork(`${entry.reference}/stopped`, Effect.zipRight(this.remove(entry.reference), Effect.sync(() => this.selfCancel(entry, "TargetStopped"))))
+    })
   }
 
   private find(reference: string): Effect.Effect<Entry, ScheduleNotFound> {
@@ -263,6 +284,7 @@ export class SchedulerImpl {
     return Effect.match(entry.target.tell(entry.message as never), {
       onSuccess: () => {
         entry.fired++
+        if (entry.unwatch === undefined && this.entries.get(entry.reference) === entry) this.watchTarget(entry)
         return true
       },
       onFailure: (error) => {
@@ -299,6 +321,8 @@ export class SchedulerImpl {
   private detach(entry: Entry): boolean {
     if (this.entries.get(entry.reference) !== entry) return false
     this.entries.delete(entry.reference)
+    entry.unwatch?.()
+    entry.unwatch = undefined
     entry.nextFireAt = undefined
     const aimed = this.byTarget.get(entry.key)
     aimed?.delete(entry)

@@ -28,7 +28,7 @@ import { finalize, requestStop, stopChildren, stopFromOutside } from "./cell/sto
 import { runPreStart } from "./cell/supervision.js"
 import { Dispatcher } from "./dispatcher.js"
 import { defaultBuffer, EventBus } from "./eventBus.js"
-import { currentFiber } from "./fastpath.js"
+import { currentContext } from "./effectInternals.js"
 import { Timers } from "./timers.js"
 
 export type AnyDefinition = Actor.Definition<Tagged, unknown, unknown>
@@ -72,6 +72,13 @@ export interface RemoteHooks {
   unwatch(watcher: Cell, target: Pid.Pid<never>): void
   /** A local cell stopped: notify its remote watchers, drop its remote watches. */
   stopped(cell: Cell, reason: string): void
+  /**
+   * Watches a remote PID for a component that is not an actor (the
+   * scheduler): `onTerminated` gets the stop reason, or a reason starting
+   * with `NodeUnreachable` when the node was lost (the watch is then gone).
+   * Returns the cancel, or undefined when `target` is not remote.
+   */
+  watchRemote(target: Pid.Pid<never>, onTerminated: (reason: string) => void): (() => void) | undefined
 }
 
 /**
@@ -438,8 +445,7 @@ class SpawnEffect extends Effectable.Class<Pid.Pid<Tagged>, SpawnError> {
     super()
   }
   commit(): Effect.Effect<Pid.Pid<Tagged>, SpawnError> {
-    const fiber = currentFiber()
-    const context = fiber === undefined ? Context.empty() : fiber.currentContext
+    const context = currentContext()
     return this.system.spawnIn(
       context as Context.Context<unknown>,
       this.def,

@@ -1,8 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Option } from "effect"
+import { Effect, Either, Fiber, Option, Queue } from "effect"
 import * as Net from "node:net"
-import { RemoteClient } from "../../src/index.js"
-import { Append, Counter, GetList, scopedNode } from "./fixtures.js"
+import { type Pid, RemoteClient } from "../../src/index.js"
+import { Append, Counter, GetCount, GetList, scopedNode, SlowSink, startNode } from "./fixtures.js"
+import { FrameType, openAuthenticated, rawFrame } from "./wire.js"
+import { Packr } from "msgpackr"
 
 /** A TCP server that accepts connections and never answers: every call stays in flight. */
 const blackHole = Effect.acquireRelease(
@@ -21,8 +23,10 @@ const blackHole = Effect.acquireRelease(
     })
 )
 
-describe("H3 flow control", () => {
-  it.scopedLive("when the outbox is full, tells wait (they are not dropped)", () =>
+const mailboxOf = (pid: Pid.Pid<never>) => Effect.map(pid.metrics, (m) => m.mailboxSize)
+
+describe("H3 flow control by credit", () => {
+  it.scopedLive("without credit, tells wait (they are not dropped)", () =>
     Effect.gen(function*() {
       const { server } = yield* blackHole
       const port = (server.address() as Net.AddressInfo).port
@@ -39,7 +43,7 @@ describe("H3 flow control", () => {
       yield* Fiber.interrupt(sender)
     }))
 
-  it.scopedLive("a small bound still delivers everything, in order", () =>
+  it.scopedLive("a small window still delivers everything, in order", () =>
     Effect.gen(function*() {
       const b = yield* scopedNode("b")
       const a = yield* scopedNode("a", { maxBatch: 16, maxPending: 32 })
@@ -49,5 +53,101 @@ describe("H3 flow control", () => {
       })
       const list = yield* counter.ask(new GetList())
       expect(list).toEqual(Array.from({ length: 3000 }, (_, i) => i))
+    }))
+
+  it.scopedLive("a fast sender to a slow actor waits: the receiver's mailbox stays within the window", () =>
+    Effect.gen(function*() {
+      const b = yield* scopedNode("b", { kinds: [SlowSink] })
+      const a = yield* scopedNode("a", { maxPending: 50 })
+      const slow = yield* a.remoting.spawn({ host: "127.0.0.1", port: b.port }, SlowSink, "slow")
+      const local = Option.getOrThrow(yield* b.system.lookup("slow")) as Pid.Pid<never>
+      const sender = yield* Effect.fork(
+        Effect.forEach(Array.from({ length: 400 }, (_, n) => n), (n) => slow.tell(new Append({ n })), { discard: true })
+      )
+      let peak = 0
+      while (Option.isNone(yield* Fiber.poll(sender))) {
+        peak = Math.max(peak, yield* mailboxOf(local))
+        yield* Effect.sleep("5 millis")
+      }
+      expect(peak).toBeGreaterThan(0)
+      expect(peak).toBeLessThanOrEqual(50)
+      const list = yield* slow.ask(new GetList(), { timeout: "10 seconds" })
+      expect(list).toEqual(Array.from({ length: 400 }, (_, n) => n))
+    }), 30_000)
+
+  it.scopedLive("backpressure \"fail\": a tell without credit fails with MailboxFull", () =>
+    Effect.gen(function*() {
+      const { server } = yield* blackHole
+      const port = (server.address() as Net.AddressInfo).port
+      const client = yield* RemoteClient.make({ maxPending: 4, backpressure: "fail" })
+      const target = { host: "127.0.0.1", port, name: "sink" }
+      const results = yield* Effect.forEach(Array.from({ length: 6 }, (_, n) => n), (n) =>
+        Effect.either(client.tell(target, new Append({ n }))))
+      expect(results.filter(Either.isRight).length).toBe(4)
+      const refused = results.find(Either.isLeft)
+      expect(refused !== undefined && refused.left._tag).toBe("MailboxFull")
+    }))
+
+  it.scopedLive("a node dies with tells unconfirmed: the sender gets their count per target (at most one window)", () =>
+    Effect.gen(function*() {
+      const b = yield* startNode("b", { kinds: [SlowSink] })
+      const a = yield* scopedNode("a", { maxPending: 100 })
+      const events = yield* a.system.subscribe
+      const slow = yield* a.remoting.spawn({ host: "127.0.0.1", port: b.port }, SlowSink, "slow")
+      yield* Effect.fork(
+        Effect.forEach(Array.from({ length: 1000 }, (_, n) => n), (n) => slow.tell(new Append({ n })), { discard: true })
+      )
+      yield* Effect.sleep("100 millis")
+      yield* b.close
+      const event = yield* Queue.take(events).pipe(
+        Effect.repeat({ until: (e) => e._tag === "RemoteTellsUnconfirmed" }),
+        Effect.timeout("5 seconds")
+      )
+      if (event._tag !== "RemoteTellsUnconfirmed") throw new Error("unreachable")
+      expect(event.node).toBe(`127.0.0.1:${b.port}`)
+      const total = event.counts.reduce((sum, c) => sum + c.count, 0)
+      expect(total).toBeGreaterThan(0)
+      expect(total).toBeLessThanOrEqual(100)
+      expect(event.counts[0]?.target).toBe("b@slow")
+    }), 30_000)
+})
+
+describe("H3 addresses are data", () => {
+  const packr = new Packr({ useRecords: false })
+
+  it.scopedLive("a made-up sender address opens no connection; replying to it would", () =>
+    Effect.gen(function*() {
+      const b = yield* scopedNode("b")
+      yield* b.system.spawn(Counter, "counter")
+      const socket = yield* openAuthenticated(b.port)
+      const flat: Array<unknown> = []
+      for (let i = 0; i < 50; i++) flat.push("counter", `effect-actors://x@127.0.0.1:${1000 + i}/y`, [{ _tag: "Increment", by: 1 }])
+      socket.write(rawFrame(FrameType.Tells, packr.pack(flat)))
+      const local = Option.getOrThrow(yield* b.system.lookup("counter")) as Pid.Pid<GetCount>
+      let count = 0
+      for (let i = 0; i < 100 && count < 50; i++) {
+        count = yield* local.ask(new GetCount())
+        yield* Effect.sleep("10 millis")
+      }
+      expect(count).toBe(50)
+      expect(yield* b.remoting.outbound).toEqual([])
+      socket.destroy()
+    }))
+
+  it.scopedLive("idle connections are closed; the pool is bounded and evicts idle ones first", () =>
+    Effect.gen(function*() {
+      const b = yield* scopedNode("b")
+      const c = yield* scopedNode("c")
+      const a = yield* scopedNode("a", { idleTimeout: "300 millis", maxConnections: 1 })
+      expect(yield* a.remoting.outbound).toEqual([])
+      yield* a.remoting.nodeInfo({ host: "127.0.0.1", port: b.port })
+      expect(yield* a.remoting.outbound).toEqual([`127.0.0.1:${b.port}`])
+      // A second node: the idle connection to b makes room.
+      yield* a.remoting.nodeInfo({ host: "127.0.0.1", port: c.port })
+      expect(yield* a.remoting.outbound).toEqual([`127.0.0.1:${c.port}`])
+      yield* Effect.sleep("1 second")
+      expect(yield* a.remoting.outbound).toEqual([])
+      // And it opens again when there is something to send.
+      expect((yield* a.remoting.nodeInfo({ host: "127.0.0.1", port: b.port })).system).toBe("b")
     }))
 })

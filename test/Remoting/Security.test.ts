@@ -42,6 +42,11 @@ describe("H4 TLS and mutual TLS", () => {
       const untrusting = yield* RemoteClient.make({ tls: { ca: certs.rogueCert } })
       const refused = yield* Effect.flip(untrusting.lookup({ ...nodeB, name: "counter" }))
       expect(refused._tag).toBe("NodeUnreachable")
+      // TLS failures say what failed.
+      expect(refused._tag === "NodeUnreachable" && refused.reason).toMatch(/server's certificate is unknown/)
+      const wrongName = yield* RemoteClient.make({ tls: { ca: certs.ca, serverName: "wrong.example" } })
+      const mismatch = yield* Effect.flip(wrongName.lookup({ ...nodeB, name: "counter" }))
+      expect(mismatch._tag === "NodeUnreachable" && mismatch.reason).toMatch(/hostname mismatch/)
       const plain = yield* RemoteClient.make()
       const refusedPlain = yield* Effect.flip(
         plain.lookup({ ...nodeB, name: "counter" }).pipe(Effect.timeoutFail({ duration: "3 seconds", onTimeout: () => "hung" }))
@@ -64,9 +69,12 @@ describe("H4 TLS and mutual TLS", () => {
       const noCert = yield* RemoteClient.make({ tls: { ca: certs.ca } })
       const refused = yield* Effect.flip(noCert.lookup({ ...nodeB, name: "counter" }))
       expect(refused._tag).toBe("NodeUnreachable")
+      expect(refused._tag === "NodeUnreachable" && refused.reason).toMatch(/requires a client certificate/)
       const rogue = yield* RemoteClient.make({ tls: { ca: certs.ca, cert: certs.rogueCert, key: certs.rogueKey } })
       const refusedRogue = yield* Effect.flip(rogue.lookup({ ...nodeB, name: "counter" }))
       expect(refusedRogue._tag).toBe("NodeUnreachable")
+      expect(refusedRogue._tag === "NodeUnreachable" && refusedRogue.reason).toMatch(/certificate/)
+      expect((yield* b.remoting.stats).tlsRefused).toBeGreaterThanOrEqual(2)
       // The node still serves good clients after refusing bad ones.
       expect(yield* counter.ask(new GetCount())).toBe(3)
     }))

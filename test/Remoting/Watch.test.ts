@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Queue } from "effect"
 import { ActorSystem, type Pid, Scheduler } from "../../src/index.js"
 import {
   Counter,
@@ -90,5 +90,24 @@ describe("G2 remote scheduling", () => {
       yield* schedulerService.scheduleOnce(new Increment({ by: 7 }), counter as Pid.Pid<Increment>, "50 millis")
       const count = yield* until(counter.ask(new GetCount()), (n) => n === 7)
       expect(count).toBe(7)
+    }))
+
+  it.scopedLive("a schedule whose remote target stops is cancelled (ScheduleCancelled, TargetStopped)", () =>
+    Effect.gen(function*() {
+      const a = yield* scopedNode("a")
+      const b = yield* scopedNode("b")
+      const counter = yield* a.remoting.spawn({ host: "127.0.0.1", port: b.port }, Counter, "counter")
+      const events = yield* a.system.subscribe
+      const scheduler = yield* Scheduler.make.pipe(Effect.provideService(ActorSystem.ActorSystem, a.system))
+      const handle = yield* scheduler.schedule(new Increment({ by: 1 }), counter as Pid.Pid<Increment>, "30 millis")
+      yield* until(counter.ask(new GetCount()), (n) => n >= 2)
+      yield* b.system.stop("counter")
+      const cancelled = yield* Queue.take(events).pipe(
+        Effect.repeat({ until: (e) => e._tag === "ScheduleCancelled" }),
+        Effect.timeout("5 seconds")
+      )
+      expect(cancelled._tag === "ScheduleCancelled" && cancelled.reason).toBe("TargetStopped")
+      expect(cancelled._tag === "ScheduleCancelled" && cancelled.reference).toBe(handle.reference)
+      expect((yield* scheduler.list).length).toBe(0)
     }))
 })

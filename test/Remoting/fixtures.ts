@@ -135,3 +135,20 @@ export const startNode = (
 /** Starts a node that closes with the test's scope. */
 export const scopedNode = (name: string, options: Remoting.Options = {}) =>
   Effect.acquireRelease(startNode(name, options), (node) => node.close)
+
+/** Appends slowly (1 ms per message): a consumer slower than any sender. */
+export const SlowSink = Actor.make("SlowSink", {
+  protocol: [Append, GetList],
+  initialState: () => [] as Array<number>,
+  passivateAfter: "never",
+  receive: {
+    Append: (msg, ctx) =>
+      Effect.zipRight(
+        Effect.sleep("1 millis"),
+        Effect.sync(() => {
+          ctx.state.push(msg.n)
+        })
+      ),
+    GetList: (_, ctx) => Effect.sync(() => [...ctx.state])
+  }
+})

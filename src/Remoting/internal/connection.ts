@@ -194,7 +194,10 @@ export class Connection implements Transport.LinkHandler {
   }
 
   onClose(reason: string | undefined): void {
-    this.fail(new NodeUnreachable({ node: this.node, reason: reason ?? "connection closed" }))
+    const why = reason ?? (this.state === HANDSHAKE
+      ? "the node closed the connection before accepting it (with mutual TLS: it does not trust this client's certificate)"
+      : "connection closed")
+    this.fail(new NodeUnreachable({ node: this.node, reason: why }))
   }
 
   private onFrame(body: Buffer): boolean {

@@ -41,6 +41,8 @@ export class Node implements RemoteHooks {
   /** The remote actors each local cell watches. */
   private readonly watching = new Map<Cell, Set<string>>()
   private readonly probes = new Map<string, Fiber.RuntimeFiber<void>>()
+  /** Watches of remote actors by components that are not actors, by address. */
+  private readonly callbacks = new Map<string, Set<(reason: string) => void>>()
 
   constructor(
     readonly impl: SystemImpl,
@@ -184,6 +186,46 @@ export class Node implements RemoteHooks {
     )
   }
 
+  watchRemote(target: Pid.Pid<never>, onTerminated: (reason: string) => void): (() => void) | undefined {
+    if (!(target instanceof RemotePid)) return undefined
+    const key = target.address.toString()
+    let set = this.callbacks.get(key)
+    if (set === undefined) this.callbacks.set(key, set = new Set())
+    let done = false
+    const callback = (reason: string) => {
+      if (done) return
+      done = true
+      cancel()
+      onTerminated(reason)
+    }
+    const cancel = () => {
+      const current = this.callbacks.get(key)
+      current?.delete(callback)
+      if (current?.size === 0) this.callbacks.delete(key)
+    }
+    set.add(callback)
+    // The watcher named in the request is this node itself: answers come back on the connection.
+    const watcher = `${this.impl.name}@${this.node}/$watch`
+    this.pool.fork(
+      target.connection.control(new Protocol.Watch({ target: target.path, watcher })).pipe(
+        Effect.matchEffect({
+          onFailure: (error) =>
+            Effect.sync(() => callback(`NodeUnreachable: ${(error as { _tag?: string })._tag ?? String(error)}`)),
+          onSuccess: (alive) => Effect.sync(() => alive ? undefined : callback("Stopped"))
+        })
+      )
+    )
+    return () => {
+      done = true
+      cancel()
+    }
+  }
+
+  private notifyCallbacks(key: string, reason: string): void {
+    const set = this.callbacks.get(key)
+    if (set !== undefined) for (const callback of [...set]) callback(reason)
+  }
+
   unwatch(watcher: Cell, target: Pid.Pid<never>): void {
     if (!(target instanceof RemotePid)) return
     const key = target.address.toString()
@@ -254,6 +296,7 @@ export class Node implements RemoteHooks {
 
   /** A node told us a watched actor stopped (`watcher` is the local watcher's address). */
   remoteTerminated(watcher: string, address: string, reason: string): void {
+    if (watcher.endsWith("/$watch")) return this.notifyCallbacks(address, reason)
     const parsed = parseAddress(watcher)
     const cell = parsed === undefined ? undefined : this.impl.lookup(parsed.path.join("/"))
     if (cell !== undefined) this.terminated(address, cell, reason)
@@ -315,6 +358,10 @@ export class Node implements RemoteHooks {
     const detail = (error as { readonly reason?: unknown }).reason
     const reason = `NodeUnreachable: ${typeof detail === "string" ? detail : String(tag ?? error)}`
     for (const key of this.watchesOn(node)) this.terminated(key, undefined, reason)
+    for (const key of [...this.callbacks.keys()]) {
+      const address = parseAddress(key)
+      if (address !== undefined && `${address.host}:${address.port}` === node) this.notifyCallbacks(key, reason)
+    }
   }
 }
 

@@ -6,7 +6,7 @@
  *
  * An idle actor is finalized right in its stopper's stack, children first,
  * and a `postStop` whose Effect is a plain success or sync thunk runs inline
- * (see `fastpath.ts`): closing a system of many idle actors forks no fiber
+ * (see `effectInternals.ts`): closing a system of many idle actors forks no fiber
  * and arms no timer per actor. Anything else (a busy actor, a mailbox to
  * drain, a `postStop` that suspends) takes the Effect path, each wait
  * bounded by the system's `shutdownTimeout`; an actor that still has not
@@ -21,7 +21,7 @@ import { Terminated } from "../../Message.js"
 import type { Cell } from "../cell.js"
 import { currentRunnable, inlineRunnable, type Runnable } from "../dispatcher.js"
 import type { Envelope } from "../envelope.js"
-import { MISS, runIfSync } from "../fastpath.js"
+import { MISS, runIfSync } from "../effectInternals.js"
 import { notifyWatchers } from "./deathWatch.js"
 import {
   BACKING_OFF,

@@ -1,0 +1,83 @@
+/**
+ * Where the peers of a cluster are: a `Discovery` service, one
+ * implementation per provider (static here; DNS, Kubernetes, NATS and mDNS
+ * come with issue 07). Discovery only finds addresses: it never decides who
+ * is alive (the store's leases do), so it cannot split a cluster.
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Layer, type Stream } from "effect"
+import type { DiscoveryUnavailable } from "./ClusterError.js"
+
+/**
+ * A node as discovery knows it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Peer {
+  readonly nodeId: string
+  /** Where remoting reaches it: `host:port`. */
+  readonly address: string
+}
+
+/**
+ * A discovery provider. Write your own by implementing these four members.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** Announces this node (called when it joins). */
+  readonly register: (self: Peer) => Effect.Effect<void, DiscoveryUnavailable>
+  /** Withdraws it (called when it leaves). */
+  readonly deregister: (self: Peer) => Effect.Effect<void, DiscoveryUnavailable>
+  /** The peers known now. */
+  readonly peers: Effect.Effect<ReadonlyArray<Peer>, DiscoveryUnavailable>
+  /** The peers each time they change, where the provider can tell. */
+  readonly watch?: Stream.Stream<ReadonlyArray<Peer>, DiscoveryUnavailable> | undefined
+}
+
+/**
+ * The discovery service of the context.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Discovery } from "effect-actors"
+ *
+ * const peers = Effect.flatMap(Discovery.Discovery, (discovery) => discovery.peers)
+ * ```
+ * @since 0.1.0
+ * @category tags
+ */
+export class Discovery extends Context.Tag("effect-actors/Discovery")<Discovery, Service>() {}
+
+/**
+ * A fixed list of peers (from configuration): registering changes nothing.
+ *
+ * @example
+ * ```ts
+ * const discovery = Discovery.makeStatic([{ nodeId: "a", address: "10.0.0.1:7000" }])
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeStatic = (peers: ReadonlyArray<Peer>): Service => ({
+  register: () => Effect.void,
+  deregister: () => Effect.void,
+  peers: Effect.succeed(peers)
+})
+
+/**
+ * The static provider as a layer.
+ *
+ * @example
+ * ```ts
+ * Effect.provide(program, Discovery.layerStatic([{ nodeId: "a", address: "127.0.0.1:7000" }]))
+ * ```
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerStatic = (peers: ReadonlyArray<Peer>): Layer.Layer<Discovery> =>
+  Layer.succeed(Discovery, makeStatic(peers))

@@ -1,0 +1,54 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Context, Effect, Exit, Layer, Scope } from "effect"
+import { ActorSystem, Remoting, Transport } from "../../src/index.js"
+import { Counter, GetCount, Increment } from "./fixtures.js"
+
+/** Two nodes sharing one test transport. */
+const nodes = Effect.gen(function*() {
+  const { controls, transport } = Transport.makeTest()
+  const node = (name: string) =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      yield* Effect.addFinalizer(() => Scope.close(scope, Exit.void))
+      const context = yield* Layer.buildWithScope(
+        Remoting.layer({ kinds: [Counter], askTimeout: "1 second" }).pipe(
+          Layer.provide(Layer.succeed(Transport.Transport, transport)),
+          Layer.provideMerge(ActorSystem.layer({ name }))
+        ),
+        scope
+      )
+      return Context.get(context, Remoting.Remoting)
+    })
+  return { a: yield* node("a"), b: yield* node("b"), controls }
+})
+
+describe("H5 test transport", () => {
+  it.scopedLive("delays writes, drops them, and partitions a node away", () =>
+    Effect.gen(function*() {
+      const { a, b, controls } = yield* nodes
+      const nodeB = { host: "127.0.0.1", port: b.port }
+      const counter = yield* a.spawn(nodeB, Counter, "counter")
+      yield* counter.tell(new Increment({ by: 1 }))
+      expect(yield* counter.ask(new GetCount())).toBe(1)
+
+      controls.delay(100)
+      const start = Date.now()
+      expect(yield* counter.ask(new GetCount())).toBe(1)
+      // Two writes (the ask and its reply), each 100 ms late.
+      expect(Date.now() - start).toBeGreaterThanOrEqual(190)
+      controls.delay(0)
+
+      controls.dropRate(1)
+      const lost = yield* Effect.flip(counter.ask(new GetCount(), { timeout: "200 millis" }))
+      expect(["AskTimeout", "NodeUnreachable"]).toContain(lost._tag)
+      controls.dropRate(0)
+
+      controls.partition("127.0.0.1", b.port)
+      const cut = yield* Effect.flip(a.nodeInfo(nodeB))
+      expect(cut._tag).toBe("NodeUnreachable")
+      expect(cut._tag === "NodeUnreachable" && cut.reason).toMatch(/partitioned|refused lately/)
+      controls.heal("127.0.0.1", b.port)
+      yield* Effect.sleep("2500 millis") // the refusal backoff after failed connects
+      expect((yield* a.nodeInfo(nodeB)).system).toBe("b")
+    }), 20_000)
+})
