@@ -27,7 +27,8 @@ const Counter = Actor.make("Counter", {
 })
 
 describe("Message.constructors: messages built per send", () => {
-  it.prop("builds what the Schema constructor builds: same class, same fields, Equal, same hash", [fc.double()], ([by]) => {
+  // NaN is not Equal to itself whichever way the message is built.
+  it.prop("builds what the Schema constructor builds: same class, same fields, Equal, same hash", [fc.double({ noNaN: true })], ([by]) => {
     const fast = make.Increment({ by })
     const slow = new Increment({ by })
     expect(fast).toBeInstanceOf(Increment)
