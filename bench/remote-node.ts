@@ -9,7 +9,7 @@ import { Effect, Layer } from "effect"
 import * as Net from "node:net"
 import { ActorSystem, Remoting } from "../src/index.js"
 import type * as Transport from "../src/Remoting/Transport.js"
-import { Sink } from "./remote-protocol.js"
+import { Sink, SlowSeq } from "./remote-protocol.js"
 
 const serveRaw = Effect.async<number>((resume) => {
   const server = Net.createServer((socket) => {
@@ -36,7 +36,7 @@ const main = Effect.gen(function*() {
   const node = (name: string, serverTls: Transport.TlsOptions | undefined) =>
     Effect.gen(function*() {
       const context = yield* Layer.build(
-        Remoting.layer({ kinds: [Sink], ...(serverTls === undefined ? {} : { serverTls }) }).pipe(
+        Remoting.layer({ kinds: [Sink, SlowSeq], ...(serverTls === undefined ? {} : { serverTls }) }).pipe(
           Layer.provideMerge(ActorSystem.layer({ name, passivateAfter: "never" }))
         )
       )

@@ -7,11 +7,13 @@
  *
  * The handlers are as trivial as can be and the same in all three (count, and
  * reply for an ask), so what is measured is the cost of the actor machinery.
- * One message object is reused for every send: building messages is the
- * user's cost, not the framework's.
+ * Every send builds a new message, as users write it: ours with the
+ * protocol's constructors (`Message.constructors`, the README's way), the
+ * baselines with plain objects. `tell(impl, n, { reused: true })` sends one
+ * message instance again and again instead (the `tell-reused` row).
  */
 import { Deferred, Effect, Schema } from "effect"
-import { Actor, ActorSystem, type Pid } from "../src/index.js"
+import { Actor, ActorSystem, Message, type Pid } from "../src/index.js"
 import * as EffectActor from "./baselines/EffectActor.js"
 import { JsActor, type Request as JsRequest } from "./baselines/JsActor.js"
 import { type AskStats, askStats, heapAfterGc, Probe, times, within } from "./harness.js"
@@ -19,7 +21,7 @@ import { type AskStats, askStats, heapAfterGc, Probe, times, within } from "./ha
 /** The implementations compared. */
 export type Impl = "ours" | "effect" | "js"
 
-class Tick extends Schema.TaggedClass<Tick>()("Tick", {}) {}
+class Tick extends Schema.TaggedClass<Tick>()("Tick", { n: Schema.Number }) {}
 class Ping extends Schema.TaggedRequest<Ping>()("Ping", {
   payload: {},
   success: Schema.Number,
@@ -27,8 +29,20 @@ class Ping extends Schema.TaggedRequest<Ping>()("Ping", {
 }) {}
 class Produce extends Schema.TaggedClass<Produce>()("Produce", { count: Schema.Number }) {}
 
-const tick = new Tick()
-const ping = new Ping()
+/** The messages as the README builds them, one per send. */
+const make = Message.constructors([Tick, Ping, Produce])
+/** One instance, for the reused-message row and for the idle-actor checks. */
+const tick = new Tick({ n: 0 })
+
+/** The baselines' messages: plain objects. */
+interface TickPlain {
+  readonly _tag: "Tick"
+  readonly n: number
+}
+interface ProducePlain {
+  readonly _tag: "Produce"
+  readonly count: number
+}
 
 interface PingEffect extends EffectActor.Request<number> {
   readonly _tag: "Ping"
@@ -57,10 +71,15 @@ const withSystem = <A>(f: (system: ActorSystem.Service) => Effect.Effect<A, unkn
 
 // ------------------------------------------------------------------- tell
 
-/** `n` tells from one sender to one actor; messages per second, until the actor has handled all. */
-export const tell = (impl: Impl, n: number): Promise<number> => {
+/**
+ * `n` tells from one sender to one actor, a new message per send (or one
+ * message reused); messages per second, until the actor has handled all.
+ */
+export const tell = (impl: Impl, n: number, options?: { readonly reused?: boolean }): Promise<number> => {
   const probe = new Probe()
   const hit = Effect.sync(probe.hit)
+  const reused = options?.reused === true
+  let i = 0
   switch (impl) {
     case "ours": {
       const Sink = Actor.make("Sink", { protocol: [Tick], receive: { Tick: () => hit } })
@@ -69,7 +88,7 @@ export const tell = (impl: Impl, n: number): Promise<number> => {
           const sink = yield* system.spawn(Sink, "sink")
           const done = probe.arm(n)
           const t0 = now()
-          yield* times(n, () => sink.tell(tick))
+          yield* times(n, reused ? () => sink.tell(tick) : () => sink.tell(make.Tick({ n: i++ })))
           yield* Effect.promise(() => within(done, "tell/ours"))
           return n / ((now() - t0) / 1000)
         })
@@ -77,10 +96,10 @@ export const tell = (impl: Impl, n: number): Promise<number> => {
     }
     case "effect":
       return run(Effect.gen(function*() {
-        const sink = yield* EffectActor.spawn<Tick>(() => hit)
+        const sink = yield* EffectActor.spawn<TickPlain>(() => hit)
         const done = probe.arm(n)
         const t0 = now()
-        yield* times(n, () => EffectActor.tell(sink, tick))
+        yield* times(n, reused ? () => EffectActor.tell(sink, tick) : () => EffectActor.tell(sink, { _tag: "Tick" as const, n: i++ }))
         yield* Effect.promise(() => within(done, "tell/effect"))
         const rate = n / ((now() - t0) / 1000)
         yield* EffectActor.stop(sink)
@@ -88,10 +107,11 @@ export const tell = (impl: Impl, n: number): Promise<number> => {
       }))
     case "js":
       return (async () => {
-        const sink = new JsActor<Tick>(probe.hit)
+        const sink = new JsActor<TickPlain>(probe.hit)
         const done = probe.arm(n)
         const t0 = now()
-        for (let i = 0; i < n; i++) sink.tell(tick)
+        if (reused) for (let i = 0; i < n; i++) sink.tell(tick)
+        else for (let i = 0; i < n; i++) sink.tell({ _tag: "Tick" as const, n: i })
         await within(done, "tell/js")
         const rate = n / ((now() - t0) / 1000)
         sink.stop()
@@ -123,7 +143,7 @@ export const ask = (impl: Impl, n: number): Promise<AskStats> => {
             while: () => i < n,
             body: () => {
               const start = now()
-              return Effect.map(echo.ask(ping), () => {
+              return Effect.map(echo.ask(make.Ping()), () => {
                 latencies[i] = now() - start
               })
             },
@@ -195,7 +215,6 @@ export const fanIn = (impl: Impl, producers: number, perProducer: number, batch:
   const hit = Effect.sync(probe.hit)
   const rounds = Math.ceil(perProducer / batch)
   const total = producers * rounds * batch
-  const produce = new Produce({ count: batch })
   switch (impl) {
     case "ours":
       return withSystem((system) =>
@@ -204,27 +223,38 @@ export const fanIn = (impl: Impl, producers: number, perProducer: number, batch:
           const sink = yield* system.spawn(Sink, "sink")
           const Producer = Actor.make("Producer", {
             protocol: [Produce],
-            receive: { Produce: (message: Produce) => times(message.count, () => sink.tell(tick)) }
+            receive: {
+              Produce: (message: Produce) => {
+                let i = 0
+                return times(message.count, () => sink.tell(make.Tick({ n: i++ })))
+              }
+            }
           })
           const pids: Array<Pid.Pid<Produce>> = []
           for (let p = 0; p < producers; p++) pids.push(yield* system.spawn(Producer, `producer-${p}`))
           const done = probe.arm(total)
           const t0 = now()
-          yield* times(rounds, () => Effect.forEach(pids, (pid) => pid.tell(produce), { discard: true }))
+          yield* times(rounds, () => Effect.forEach(pids, (pid) => pid.tell(make.Produce({ count: batch })), { discard: true }))
           yield* Effect.promise(() => within(done, "fanin/ours"))
           return total / ((now() - t0) / 1000)
         })
       )
     case "effect":
       return run(Effect.gen(function*() {
-        const sink = yield* EffectActor.spawn<Tick>(() => hit)
-        const actors: Array<EffectActor.EffectActor<Produce>> = []
+        const sink = yield* EffectActor.spawn<TickPlain>(() => hit)
+        const actors: Array<EffectActor.EffectActor<ProducePlain>> = []
         for (let p = 0; p < producers; p++) {
-          actors.push(yield* EffectActor.spawn<Produce>((message) => times(message.count, () => EffectActor.tell(sink, tick))))
+          actors.push(yield* EffectActor.spawn<ProducePlain>((message) => {
+            let i = 0
+            return times(message.count, () => EffectActor.tell(sink, { _tag: "Tick" as const, n: i++ }))
+          }))
         }
         const done = probe.arm(total)
         const t0 = now()
-        yield* times(rounds, () => Effect.forEach(actors, (actor) => EffectActor.tell(actor, produce), { discard: true }))
+        yield* times(
+          rounds,
+          () => Effect.forEach(actors, (actor) => EffectActor.tell(actor, { _tag: "Produce" as const, count: batch }), { discard: true })
+        )
         yield* Effect.promise(() => within(done, "fanin/effect"))
         const rate = total / ((now() - t0) / 1000)
         yield* EffectActor.stop(sink)
@@ -233,18 +263,18 @@ export const fanIn = (impl: Impl, producers: number, perProducer: number, batch:
       }))
     case "js":
       return (async () => {
-        const sink = new JsActor<Tick>(probe.hit)
-        const actors: Array<JsActor<Produce>> = []
+        const sink = new JsActor<TickPlain>(probe.hit)
+        const actors: Array<JsActor<ProducePlain>> = []
         for (let p = 0; p < producers; p++) {
           actors.push(
-            new JsActor<Produce>((message) => {
-              for (let i = 0; i < message.count; i++) sink.tell(tick)
+            new JsActor<ProducePlain>((message) => {
+              for (let i = 0; i < message.count; i++) sink.tell({ _tag: "Tick" as const, n: i })
             })
           )
         }
         const done = probe.arm(total)
         const t0 = now()
-        for (let r = 0; r < rounds; r++) for (const actor of actors) actor.tell(produce)
+        for (let r = 0; r < rounds; r++) for (const actor of actors) actor.tell({ _tag: "Produce" as const, count: batch })
         await within(done, "fanin/js")
         const rate = total / ((now() - t0) / 1000)
         for (const actor of [sink, ...actors]) actor.stop()

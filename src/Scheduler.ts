@@ -219,15 +219,14 @@ export type Guard = internal.Guard
 /**
  * Makes schedules with an explicit reference cluster-unique. `Scheduler.make`
  * picks it from its context when there is one: the cluster provides it (see
- * `ClusterSchedule.layer`); without it, references are unique per scheduler
+ * `Singleton.layerSchedules`); without it, references are unique per scheduler
  * only.
  *
  * @example
  * ```ts
  * import { Layer } from "effect"
- * import { Scheduler } from "effect-actors"
- * import { ClusterSchedule } from "effect-actors/Cluster"
- * // const SchedulerLive = Scheduler.layer.pipe(Layer.provide(ClusterSchedule.layer))
+ * import { Scheduler, Singleton } from "effect-actors"
+ * const SchedulerLive = Scheduler.layer.pipe(Layer.provide(Singleton.layerSchedules))
  * ```
  * @since 0.1.0
  * @category tags

@@ -55,7 +55,7 @@ describe("J1 metrics", () => {
       yield* worker.stop
       yield* Effect.either(worker.tell(new Work({ n: 1 })))
       const snapshot = yield* system.metrics
-      expect(snapshot).toEqual({ actors: 0, deadletters: 1, processed: 11 })
+      expect(snapshot).toEqual({ actors: 0, deadletters: 1, processed: 11, eventsMissed: 0 })
       const deadletters = yield* Metric.value(Metrics.deadletters.pipe(Metric.tagged("system", "m2")))
       expect(deadletters.count).toBe(1)
       const processed = yield* Metric.value(Metrics.messagesProcessed.pipe(Metric.tagged("system", "m2")))

@@ -12,7 +12,8 @@
  * dispatch of asks); the cold parts live beside it, as Akka splits its actor
  * cell: `cell/supervision.ts` (fault handling), `cell/stopping.ts` (stop,
  * finalize, passivation), `cell/deathWatch.ts`, `cell/receiveContext.ts`,
- * `cell/status.ts` (status, flags, system messages) and `localPid.ts`.
+ * `cell/status.ts` (status, flags, system messages). A cell is its own PID:
+ * it extends `LocalPid` (`localPid.ts`), which holds the `Pid` API.
  *
  * Optional parts (children, watchers, stash, behaviour stack, the receive
  * context) live in `Extras`, allocated on first use, so an idle actor costs a
@@ -53,7 +54,6 @@ import { AskHandle, type AskTarget, Envelope } from "./envelope.js"
 import { MISS, runIfSync } from "./effectInternals.js"
 import { LocalPid } from "./localPid.js"
 import type { SystemImpl } from "./system.js"
-import { TimerNode } from "./timers.js"
 
 /** Messages processed per activation before the cell yields its worker. */
 const THROUGHPUT = 256
@@ -98,7 +98,7 @@ export class Extras {
 }
 
 /** @internal */
-export class Cell extends TimerNode implements Runnable, AskTarget {
+export class Cell extends LocalPid implements Runnable, AskTarget {
   status = STARTING
   flags = 0
   mailbox: Mailbox | undefined = undefined
@@ -108,8 +108,6 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
   processed = 0
   runner: Worker | undefined = undefined
   x: Extras | undefined = undefined
-  readonly pid: LocalPid
-  readonly timers: SystemImpl["timers"]
 
   constructor(
     readonly system: SystemImpl,
@@ -121,8 +119,15 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
   ) {
     super()
     this.behavior = def.receive as unknown as AnyBehavior
-    this.pid = new LocalPid(this)
-    this.timers = system.timers
+  }
+
+  /** This actor's PID: the cell itself (see `LocalPid`). */
+  get pid(): LocalPid {
+    return this
+  }
+
+  get timers(): SystemImpl["timers"] {
+    return this.system.timers
   }
 
   get extras(): Extras {
@@ -153,7 +158,7 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
     return false
   }
 
-  get isAlive(): boolean {
+  get alive(): boolean {
     return this.status === RUNNING
   }
 
@@ -491,7 +496,7 @@ export class Cell extends TimerNode implements Runnable, AskTarget {
   }
 
   /** A snapshot of this actor's counters. */
-  metrics(): ActorMetrics {
+  snapshot(): ActorMetrics {
     const x = this.x
     const lastNanos = x?.lastNanos ?? -1
     return {

@@ -4,6 +4,7 @@
  * @internal
  */
 import { Duration, Effect, Effectable, Equal, Exit, Hash } from "effect"
+import { NodeInspectSymbol } from "effect/Inspectable"
 import { pipeArguments } from "effect/Pipeable"
 import type { Address } from "../Address.js"
 import { ActorStopped, BatchAskFailed, InvalidArgument, type MailboxFull, type UnknownMessage } from "../Errors.js"
@@ -16,6 +17,7 @@ import { type AnyPid, isCell, restartRequest } from "./cell/status.js"
 import { stop } from "./cell/stopping.js"
 import { currentRunnable, inlineRunnable } from "./dispatcher.js"
 import { AskHandle } from "./envelope.js"
+import { TimerNode } from "./timers.js"
 import { currentFiber, presentAsSyncStep } from "./effectInternals.js"
 
 /**
@@ -61,17 +63,20 @@ presentAsSyncStep(
   }
 )
 
-/** A PID of a local actor. */
-export class LocalPid implements Pid.Pid<Tagged> {
+/**
+ * The PID of a local actor is its cell: one object per actor (a PID object
+ * beside each cell cost 40 bytes an actor). This base class holds the `Pid`
+ * API; `Cell` (`cell.ts`) extends it with the machinery.
+ */
+export abstract class LocalPid extends TimerNode implements Pid.Pid<Tagged> {
   declare readonly [Pid.TypeId]: Pid.TypeId
-  constructor(readonly cell: Cell) {}
+  abstract readonly address: Address
+  abstract readonly name: string
 
-  get address(): Address {
-    return this.cell.address
-  }
-
-  get name(): string {
-    return this.cell.name
+  /** The cell behind this PID: the same object. */
+  get cell(): Cell {
+    // Cell is the only subclass.
+    return this as unknown as Cell
   }
 
   tell(message: Tagged): Effect.Effect<void, ActorStopped | MailboxFull | UnknownMessage> {
@@ -168,12 +173,12 @@ export class LocalPid implements Pid.Pid<Tagged> {
   }
 
   get isAlive(): Effect.Effect<boolean> {
-    return Effect.sync(() => this.cell.isAlive)
+    return Effect.sync(() => this.cell.alive)
   }
 
   get metrics(): Effect.Effect<ActorMetrics> {
     return Effect.sync(() => {
-      const snapshot = this.cell.metrics()
+      const snapshot = this.cell.snapshot()
       this.cell.system.exportMetrics()
       return snapshot
     })
@@ -205,12 +210,16 @@ export class LocalPid implements Pid.Pid<Tagged> {
     return pipeArguments(this, arguments)
   }
 
-  toString(): string {
+  override toString(): string {
     return `Pid(${this.address.toString()})`
   }
 
   toJSON(): unknown {
     return { _id: "Pid", address: this.address.toString() }
+  }
+
+  [NodeInspectSymbol](): unknown {
+    return this.toJSON()
   }
 }
 

@@ -346,7 +346,7 @@ export class SystemImpl {
     for (let i = 1; i < parts.length && cell !== undefined; i++) {
       cell = cell.x?.children?.get(parts[i] ?? "")
     }
-    return cell !== undefined && cell.isAlive ? cell : undefined
+    return cell !== undefined && cell.alive ? cell : undefined
   }
 
   /** Every live actor, parents before their children. */
@@ -354,7 +354,7 @@ export class SystemImpl {
     const out: Array<Cell> = []
     const visit = (cells: Iterable<Cell>) => {
       for (const cell of cells) {
-        if (!cell.isAlive) continue
+        if (!cell.alive) continue
         out.push(cell)
         const children = cell.x?.children
         if (children !== undefined) visit(children.values())
@@ -386,7 +386,7 @@ export class SystemImpl {
     this.exported.eventsMissed = eventsMissed
     if (this.perActorMetrics) {
       for (const cell of this.list()) {
-        const m = cell.metrics()
+        const m = cell.snapshot()
         const actorTags = [...tags, MetricLabel.make("actor", m.address)]
         Metrics.actorProcessed.unsafeUpdate(m.processed, actorTags)
         Metrics.mailboxSize.unsafeUpdate(m.mailboxSize, actorTags)

@@ -33,11 +33,24 @@ export class Timers {
   private armedAt = Infinity
   private fiber: Fiber.RuntimeFiber<void> | undefined = undefined
   private closed = false
+  /**
+   * Deadlines count milliseconds from here, not from 1970: small integers fit
+   * in a node's field as they are, where a timestamp would be a heap number
+   * of its own (16 bytes for every idle actor waiting for passivation).
+   */
+  private readonly origin: number
 
   constructor(
     private readonly clock: Clock.Clock,
     private readonly runtime: Runtime.Runtime<never>
-  ) {}
+  ) {
+    this.origin = clock.unsafeCurrentTimeMillis()
+  }
+
+  /** Milliseconds since `origin`: the scale of deadlines. */
+  private elapsed(): number {
+    return this.clock.unsafeCurrentTimeMillis() - this.origin
+  }
 
   now(): number {
     return this.clock.unsafeCurrentTimeMillis()
@@ -56,7 +69,10 @@ export class Timers {
       list = new TimerList(millis)
       this.lists.set(millis, list)
     }
-    node.deadline = this.now() + millis
+    const deadline = this.elapsed() + millis
+    // `| 0` makes a whole number a small integer, which V8 keeps in the field itself (a sum of
+    // clock readings stays a boxed double); a deadline past 2^30 ms or with a fraction stays as it is.
+    node.deadline = (deadline | 0) === deadline ? deadline | 0 : deadline
     node.timerList = list
     node.timerPrev = list.tail
     node.timerNext = undefined
@@ -107,7 +123,7 @@ export class Timers {
 
   private loop(deadline: number): Effect.Effect<void> {
     return Effect.suspend(() => {
-      const wait = deadline - this.now()
+      const wait = deadline - this.elapsed()
       if (wait > 0) {
         return Effect.flatMap(this.clock.sleep(Duration.millis(wait)), () => this.loop(deadline))
       }
@@ -119,7 +135,7 @@ export class Timers {
 
   /** Fires every due node; returns the earliest remaining deadline. */
   private expire(): number {
-    const now = this.now()
+    const now = this.elapsed()
     for (const list of this.lists.values()) {
       let node = list.head
       while (node !== undefined && node.deadline <= now) {

@@ -127,6 +127,24 @@ describe("G3 cluster-unique schedules", () => {
       expect(yield* ticks).toEqual([2000])
     }))
 
+  it.scoped("a one-shot that fired stays fired even when its row is deleted and a survivor claims it afresh", () =>
+    Effect.gen(function*() {
+      const { nodes, recorder, store, ticks } = yield* setup(2)
+      // Declared a little later on the second node: its own instant differs.
+      yield* nodes[0]!.scheduler.scheduleOnce(new Tick(), recorder, "2 seconds", { reference: "once" })
+      yield* TestClock.adjust("500 millis")
+      yield* nodes[1]!.scheduler.scheduleOnce(new Tick(), recorder, "2 seconds", { reference: "once" })
+      yield* TestClock.adjust("3 seconds")
+      expect(yield* ticks).toEqual([2000])
+      const row = (yield* store.lookup([rowName("once")])).get(rowName("once"))!
+      yield* nodes[0]!.crash
+      // The redeployment of a dead node deletes its rows that do not relocate.
+      yield* TestClock.adjust("10 seconds")
+      yield* store.release(row.name, row.fence)
+      yield* TestClock.adjust("10 seconds")
+      expect(yield* ticks).toEqual([2000])
+    }))
+
   it.scoped("a one-shot whose holder dies before its instant fires on a survivor, once", () =>
     Effect.gen(function*() {
       const { nodes, recorder, store, ticks } = yield* setup(3)

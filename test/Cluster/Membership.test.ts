@@ -4,7 +4,7 @@
  * them all), each with its own actor system and event stream.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Duration, Effect, Exit, Option, Queue, Scope, TestClock } from "effect"
+import { Context, Duration, Effect, Exit, Fiber, Option, Queue, Scope, TestClock } from "effect"
 import { spawn } from "node:child_process"
 import { ActorSystem, EventStream } from "../../src/index.js"
 import * as ClusterStore from "../../src/Cluster/ClusterStore.js"
@@ -264,3 +264,21 @@ describe("C4 membership", () => {
     }))
 })
 
+
+describe("C4 membership start", () => {
+  it.scoped("a store that does not answer fails the start after ttl with StoreUnavailable", () =>
+    Effect.gen(function*() {
+      const [store, faults] = yield* ClusterStore.faulty(yield* ClusterStore.makeMemory)
+      yield* faults.set({ hang: true })
+      const system = yield* ActorSystem.make({ name: "a" })
+      const context = Context.make(ClusterStore.ClusterStore, store).pipe(
+        Context.add(Discovery.Discovery, Discovery.makeStatic([])),
+        Context.add(ActorSystem.ActorSystem, system)
+      )
+      const fiber = yield* Effect.fork(Effect.provide(Membership.make({ nodeId: "a" }), context))
+      yield* TestClock.adjust("5 seconds")
+      const exit = yield* Fiber.await(fiber)
+      expect(exit._tag).toBe("Failure")
+      expect(JSON.stringify(exit)).toContain("StoreUnavailable")
+    }))
+})

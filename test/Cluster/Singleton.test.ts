@@ -11,6 +11,7 @@ import * as Singleton from "../../src/Cluster/internal/singleton.js"
 import { ActorNotFound } from "../../src/Errors.js"
 import { ActorSystem, type Pid } from "../../src/index.js"
 import type { AnyDefinition } from "../../src/internal/system.js"
+import type { Tagged } from "../../src/Message.js"
 import { GetCount, Increment } from "../helpers.js"
 import { type SeatNode, startSeat } from "./singletonSeats.js"
 import { Counter } from "./support.js"
@@ -25,14 +26,21 @@ interface Node extends SeatNode {
 const cluster = Effect.gen(function*() {
   const store = yield* ClusterStore.makeMemory
   const nodes = new Map<string, Node>()
-  const through: Singleton.Host["through"] = <A, E>(name: string, f: (pid: Pid.Pid) => Effect.Effect<A, E>) =>
-    Effect.flatMap(store.lookup([name]), (rows): Effect.Effect<A, E | ActorNotFound> => {
+  /** The holder's PID: the row's owner, then that node's system. */
+  const pid = (name: string): Effect.Effect<Pid.Pid, ActorNotFound> =>
+    Effect.flatMap(Effect.orDie(store.lookup([name])), (rows) => {
       const row = rows.get(name)
       const holder = row === undefined || !row.live ? undefined : nodes.get(row.owner.nodeId)
       if (holder === undefined) return Effect.fail(new ActorNotFound({ actorName: name }))
-      return Effect.flatMap(holder.system.lookup(name), (pid): Effect.Effect<A, E | ActorNotFound> =>
-        Option.isSome(pid) ? f(pid.value) : Effect.fail(new ActorNotFound({ actorName: name })))
+      return Effect.flatMap(holder.system.lookup(name), (found) =>
+        Option.isSome(found) ? Effect.succeed(found.value) : Effect.fail(new ActorNotFound({ actorName: name })))
     })
+  const resolver: Singleton.Host["resolver"] = {
+    pid,
+    tell: (name, message) => Effect.flatMap(pid(name), (found) => found.tell(message)),
+    ask: (name, message, options) =>
+      Effect.flatMap(pid(name), (found) => (found as Pid.Pid<Tagged & never>).ask(message as never, options))
+  }
   const start = (id: string, kinds: ReadonlyArray<string> = ["Counter"]) =>
     Effect.gen(function*() {
       const seat = yield* startSeat(store, id, kinds)
@@ -41,8 +49,7 @@ const cluster = Effect.gen(function*() {
         Singleton.make({
           seat: seat.seat,
           system: id,
-          spawn: (def, name) => system.spawn(def as unknown as typeof Counter, name),
-          through
+          resolver
         }),
         seat.scope
       )
@@ -60,12 +67,16 @@ const cluster = Effect.gen(function*() {
   return { store, start, running }
 })
 
+/** Declares a singleton on a node; its instance spawns into the node's system. */
+const declare = (node: Node, def: AnyDefinition, name: string) =>
+  node.singletons.singleton(def, name, undefined, () => node.system.spawn(def as unknown as typeof Counter, name))
+
 describe("I9 cluster singletons", () => {
   it.scoped("declared on 3 nodes, it runs once, on the oldest, and every node's reference reaches it", () =>
     Effect.gen(function*() {
       const { running, start } = yield* cluster
       const nodes = [yield* start("a"), yield* start("b"), yield* start("c")]
-      const refs = yield* Effect.forEach(nodes, (node) => node.singletons.singleton(counter, "leader"))
+      const refs = yield* Effect.forEach(nodes, (node) => declare(node, counter, "leader"))
       yield* TestClock.adjust("1 second")
       expect(yield* running("leader")).toEqual(["a"])
       for (const ref of refs) yield* ref.tell(new Increment({ by: 1 }))
@@ -76,14 +87,14 @@ describe("I9 cluster singletons", () => {
     Effect.gen(function*() {
       const { start } = yield* cluster
       const a = yield* start("a", ["Counter", "Other"])
-      const first = yield* a.singletons.singleton(counter, "leader")
-      const again = yield* a.singletons.singleton(counter, "leader")
+      const first = yield* declare(a, counter, "leader")
+      const again = yield* declare(a, counter, "leader")
       expect(again).toBe(first)
       const other = { ...counter, kind: "Other" } as AnyDefinition
-      const refused = yield* Effect.flip(a.singletons.singleton(other, "leader"))
+      const refused = yield* Effect.flip(declare(a, other, "leader"))
       expect(refused._tag).toBe("InvalidArgument")
       // Keyed by name, not by kind: a second name of the same kind is a second singleton.
-      yield* a.singletons.singleton(counter, "auditor")
+      yield* declare(a, counter, "auditor")
       expect(a.singletons.declared()).toEqual(["leader", "auditor"])
     }))
 
@@ -91,7 +102,7 @@ describe("I9 cluster singletons", () => {
     Effect.gen(function*() {
       const { running, start } = yield* cluster
       const nodes = [yield* start("a", []), yield* start("b"), yield* start("c")]
-      for (const node of nodes) yield* node.singletons.singleton(counter, "leader")
+      for (const node of nodes) yield* declare(node, counter, "leader")
       yield* TestClock.adjust("1 second")
       expect(yield* running("leader")).toEqual(["b"])
     }))
@@ -100,7 +111,7 @@ describe("I9 cluster singletons", () => {
     Effect.gen(function*() {
       const { running, start, store } = yield* cluster
       const nodes = [yield* start("a"), yield* start("b"), yield* start("c")]
-      const refs = yield* Effect.forEach(nodes, (node) => node.singletons.singleton(counter, "leader"))
+      const refs = yield* Effect.forEach(nodes, (node) => declare(node, counter, "leader"))
       yield* TestClock.adjust("1 second")
       yield* refs[1]!.tell(new Increment({ by: 5 })) // three refs, declared above
       yield* nodes[0]!.crash // its instance goes without giving the row back (three nodes above)
@@ -122,7 +133,7 @@ describe("I9 cluster singletons", () => {
     Effect.gen(function*() {
       const { running, start } = yield* cluster
       const nodes = [yield* start("a"), yield* start("b"), yield* start("c")]
-      for (const node of nodes) yield* node.singletons.singleton(counter, "leader")
+      for (const node of nodes) yield* declare(node, counter, "leader")
       yield* TestClock.adjust("1 second")
       yield* nodes[0]!.stop // three nodes above
       // Well inside the 5 s lease: the row was given back, not left to expire.
@@ -134,7 +145,7 @@ describe("I9 cluster singletons", () => {
     Effect.gen(function*() {
       const { running, start } = yield* cluster
       const nodes = [yield* start("a"), yield* start("b")]
-      for (const node of nodes) yield* node.singletons.singleton(counter, "leader")
+      for (const node of nodes) yield* declare(node, counter, "leader")
       yield* TestClock.adjust("1 second")
       expect(yield* running("leader")).toEqual(["a"])
       const a = nodes[0]! // two nodes above

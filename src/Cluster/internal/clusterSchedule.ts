@@ -9,8 +9,9 @@
  *   instant) into it, and whoever adopts the row after that node dies or
  *   leaves keeps the anchor, so the beats stay in phase. Each fire also
  *   claims its tick, so the short overlap of a handover cannot deliver one
- *   beat twice. A one-shot that fired keeps its row (a tombstone) while its
- *   holder lives; an adopter then finds its tick claimed and delivers nothing.
+ *   beat twice. A one-shot has a single tick per reference: once it fired,
+ *   any later holder finds the tick claimed and delivers nothing (until the
+ *   store prunes old ticks, after which the reference may be used again).
  *
  * When the store cannot answer a tick, the tick is skipped: a cluster-unique
  * schedule delivers at most once per tick, never twice.
@@ -42,8 +43,12 @@ const anchorOf = (args: Uint8Array | undefined, fallback: number): number =>
 /** The guard of one schedule on this seat. */
 export const guard = (seat: Seat, reference: string, trigger: Scheduler.Trigger, anchor: number): Guard => {
   const name = rowName(reference)
+  // A one-shot has one tick whatever instant each node computed for it: the
+  // tick of its reference, so that it fires once even if its row (and its
+  // instant) were lost with a dead holder and a late node claims it afresh.
+  const tickOf = trigger._tag === "Once" ? () => 0 : (due: number) => due
   const deliver = (due: number) =>
-    seat.store.claimTick(name, due).pipe(
+    seat.store.claimTick(name, tickOf(due)).pipe(
       Effect.tapError((error) =>
         Effect.logWarning("cluster schedule: tick skipped, the store did not answer").pipe(
           Effect.annotateLogs({ reference, due: new Date(due).toISOString(), reason: error.reason })

@@ -20,7 +20,7 @@ import { Duration, Effect, Either, Option, Schedule, type Scope, SubscriptionRef
 import type * as ActorSystem from "../../ActorSystem.js"
 import * as Events from "../../EventStream.js"
 import { implOf } from "../../internal/system.js"
-import type { StoreUnavailable } from "../ClusterError.js"
+import { StoreUnavailable } from "../ClusterError.js"
 import type { Incarnation, Member, Service as Store, View } from "../ClusterStore.js"
 import type { Service as DiscoveryService } from "../Discovery.js"
 import type { NodeState, ResolvedConfig, Service } from "../Membership.js"
@@ -68,7 +68,14 @@ export const make = (
       return { lease, sent }
     })
 
-    const first = yield* joinStore
+    /** At start there is nothing to fence yet: wait up to `ttl` for the store, then fail the layer. */
+    const starting = <A>(operation: string, effect: Effect.Effect<A, StoreUnavailable>) =>
+      Effect.timeoutFail(Effect.disconnect(effect), {
+        duration: config.ttl,
+        onTimeout: () => new StoreUnavailable({ operation, reason: `no answer within ${Duration.format(config.ttl)}` })
+      })
+
+    const first = yield* starting("join", joinStore)
     const st = {
       incarnation: { nodeId: first.lease.nodeId, epoch: first.lease.epoch } as Incarnation,
       /** Local clock: the instant this node must stop its cluster actors. */
@@ -231,7 +238,7 @@ export const make = (
       }
     })
 
-    const initial = yield* store.view()
+    const initial = yield* starting("view", store.view())
     if (Option.isSome(initial)) yield* apply(initial.value)
     const peer = { nodeId: config.nodeId, address: config.address }
     yield* discovery.register(peer).pipe(

@@ -21,17 +21,15 @@ import type * as Pid from "../../Pid.js"
 import type { AnyDefinition } from "../../internal/system.js"
 import type { Member } from "../ClusterStore.js"
 import { hold, oldest, sameIncarnation, type Seat } from "./singletonHold.js"
-import { NameRef, type Through } from "./singletonRef.js"
+import { NameRef, type Resolver } from "./singletonRef.js"
 
 /** What a node gives its singletons. */
 export interface Host {
   readonly seat: Seat
   /** The node's system name, for the references' addresses. */
   readonly system: string
-  /** Spawns `def` under `name` here, as the holder of the row with this fence. */
-  readonly spawn: (def: AnyDefinition, name: string, fence: number) => Effect.Effect<Pid.Pid, SpawnError>
-  /** Runs a call on the PID that holds a name now, wherever it is. */
-  readonly through: Through
+  /** Reaches the actor that holds a name now, wherever it is. */
+  readonly resolver: Resolver
 }
 
 /** Options of a singleton. */
@@ -46,10 +44,12 @@ export const fits = (kind: string, role: string | undefined) => (member: Member)
 
 /** The singletons declared on one node. */
 export interface Singletons {
+  /** Declares a singleton; `spawn` starts its instance here, as the holder of the row with this fence. */
   readonly singleton: (
     def: AnyDefinition,
     name: string,
-    options?: SingletonOptions
+    options: SingletonOptions | undefined,
+    spawn: (fence: number) => Effect.Effect<Pid.Pid, SpawnError>
   ) => Effect.Effect<Pid.Pid, InvalidArgument>
   /** The names declared here. */
   readonly declared: () => ReadonlyArray<string>
@@ -60,7 +60,12 @@ export const make = (host: Host): Effect.Effect<Singletons, never, Scope.Scope> 
   Effect.gen(function*() {
     const fibers = yield* FiberMap.make<string>()
     const declared = new Map<string, { readonly kind: string; readonly role: string | undefined; readonly ref: Pid.Pid }>()
-    const run = (def: AnyDefinition, name: string, role: string | undefined) =>
+    const run = (
+      def: AnyDefinition,
+      name: string,
+      role: string | undefined,
+      spawn: (fence: number) => Effect.Effect<Pid.Pid, SpawnError>
+    ) =>
       hold(
         host.seat,
         { name, kind: def.kind, relocate: false, role },
@@ -69,13 +74,13 @@ export const make = (host: Host): Effect.Effect<Singletons, never, Scope.Scope> 
           return first !== undefined && sameIncarnation(first, self)
         },
         (held) =>
-          Effect.acquireRelease(host.spawn(def, name, held.fence), (pid) => pid.stop).pipe(
+          Effect.acquireRelease(spawn(held.fence), (pid) => pid.stop).pipe(
             Effect.zipRight(Effect.never),
             Effect.scoped
           )
       )
     return {
-      singleton: (def, name, options) =>
+      singleton: (def, name, options, spawn) =>
         Effect.suspend(() => {
           const existing = declared.get(name)
           if (existing !== undefined) {
@@ -89,9 +94,9 @@ export const make = (host: Host): Effect.Effect<Singletons, never, Scope.Scope> 
                 })
               )
           }
-          const ref = new NameRef(name, host.system, host.through)
+          const ref = new NameRef(name, host.system, host.resolver)
           declared.set(name, { kind: def.kind, role: options?.role, ref })
-          return Effect.as(FiberMap.run(fibers, name, run(def, name, options?.role)), ref)
+          return Effect.as(FiberMap.run(fibers, name, run(def, name, options?.role, spawn)), ref)
         }),
       declared: () => [...declared.keys()]
     }

@@ -13,7 +13,7 @@
  *
  * @internal
  */
-import { Duration, Effect, Exit, Option } from "effect"
+import { Effect, Exit, Option } from "effect"
 import type { StoreUnavailable } from "../ClusterError.js"
 import type { ClaimRequest, Entry, Incarnation, Member, Service as Store } from "../ClusterStore.js"
 
@@ -144,6 +144,3 @@ export const hold = <A, E>(
   )
   return loop
 }
-
-/** How often a seat looks again by default: a handover costs the drain plus about this. */
-export const defaultCheckInterval = Duration.millis(250)

@@ -21,11 +21,15 @@ import type { ActorMetrics } from "../../Metrics.js"
 import * as Pid from "../../Pid.js"
 import type { StoreUnavailable } from "../ClusterError.js"
 
-/** Runs `f` on the PID that holds `name` now (see `ClusterNode.withPid`). */
-export type Through = <A, E>(
-  name: string,
-  f: (pid: Pid.Pid) => Effect.Effect<A, E>
-) => Effect.Effect<A, E | ActorNotFound | StoreUnavailable>
+/** How a reference reaches whichever actor holds a name now (see `Cluster.sendAsync`, `sendSync`, `actorOf`). */
+export interface Resolver {
+  /** Tells the holder, re-resolving a stale answer. */
+  readonly tell: (name: string, message: Tagged) => Effect.Effect<void, unknown>
+  /** Asks the holder, re-resolving a stale answer. */
+  readonly ask: (name: string, message: Tagged, options: Pid.AskOptions | undefined) => Effect.Effect<unknown, unknown>
+  /** The PID of the holder now (waits while the name moves). */
+  readonly pid: (name: string) => Effect.Effect<Pid.Pid, ActorNotFound | StoreUnavailable>
+}
 
 const unreachable = (name: string) => (error: ActorNotFound | StoreUnavailable) =>
   new NodeUnreachable({
@@ -44,24 +48,29 @@ export class NameRef implements Pid.Pid<Tagged> {
   declare readonly [Pid.TypeId]: Pid.TypeId
   readonly address: Address.Address
 
-  constructor(readonly name: string, system: string, private readonly through: Through) {
+  constructor(readonly name: string, system: string, private readonly resolver: Resolver) {
     this.address = Address.make({ system, host: "", port: 0, path: [name] })
   }
 
-  private via<A, E>(f: (pid: Pid.Pid) => Effect.Effect<A, E>): Effect.Effect<A, E | NodeUnreachable> {
+  /** A resolution failure becomes `NodeUnreachable`; the call's own errors pass through. */
+  private unresolved<A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E | NodeUnreachable> {
     return Effect.catchIf(
-      this.through(this.name, f),
+      effect,
       isResolution,
       (error) => Effect.fail(unreachable(this.name)(error))
     ) as Effect.Effect<A, E | NodeUnreachable>
   }
 
-  tell(message: Tagged) {
-    return this.via((pid) => pid.tell(message))
+  private via<A, E>(f: (pid: Pid.Pid) => Effect.Effect<A, E>): Effect.Effect<A, E | NodeUnreachable> {
+    return this.unresolved(Effect.flatMap(this.resolver.pid(this.name), f)) as Effect.Effect<A, E | NodeUnreachable>
+  }
+
+  tell(message: Tagged): Effect.Effect<never, never> {
+    return this.unresolved(this.resolver.tell(this.name, message)) as never
   }
 
   ask(message: never, options?: Pid.AskOptions): Effect.Effect<never, never> {
-    return this.via((pid) => pid.ask(message, options)) as never
+    return this.unresolved(this.resolver.ask(this.name, message, options)) as never
   }
 
   batchTell(messages: Iterable<Tagged>) {
