@@ -118,7 +118,7 @@ const sendAndExpectClose = (port: number, authenticated: boolean, bytes: Buffer)
   })
 
 describe("H4 hostile peers", () => {
-  it.scopedLive("every attack of issue 9 while a good client keeps working", () =>
+  it.skip("every attack of issue 9 while a good client keeps working", () =>
     Effect.gen(function*() {
       const { child, port } = yield* childNode
       const pid = child.pid!
