@@ -112,6 +112,12 @@ export interface ClusterHooks {
   lookup(name: string): Effect.Effect<Option.Option<Pid.Pid>>
   /** The fence of a top-level cluster actor. */
   fence(cell: Cell): number | undefined
+  /**
+   * Remoting lost its connection to `node` (`host:port`) or could not
+   * deliver to it: names it holds are re-resolved instead of being sent
+   * into the void.
+   */
+  unreachable(node: string): void
 }
 
 /** The symbol under which an `ActorSystem` service carries its `SystemImpl`. */

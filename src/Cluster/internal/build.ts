@@ -30,6 +30,9 @@ export const nodeAddress = Effect.gen(function*() {
   return `${system.name}@${remoting.host}:${remoting.port}`
 })
 
+/** A probe of a suspect node waits this long for its answer. */
+const probeTimeout = Duration.seconds(1)
+
 export const build = (
   settings: BuildSettings,
   store: Store,
@@ -59,6 +62,7 @@ export const build = (
         Effect.runSync(Effect.either(Remoting.pid(target, def).pipe(Effect.provideService(ActorSystem, system))))
       )
     }
+    const clock = yield* Effect.clock
     const directory = new Directory(
       impl,
       store,
@@ -68,7 +72,16 @@ export const build = (
       runtime,
       kinds,
       settings.relocate,
-      remotePid
+      remotePid,
+      () => clock.unsafeCurrentTimeMillis(),
+      (node) => {
+        const at = node.lastIndexOf(":")
+        return remoting.nodeInfo({ host: node.slice(0, at), port: Number(node.slice(at + 1)) }).pipe(
+          Effect.timeout(probeTimeout),
+          Effect.as(true),
+          Effect.orElseSucceed(() => false)
+        )
+      }
     )
     const node = new ClusterNode(
       impl,

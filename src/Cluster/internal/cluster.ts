@@ -41,10 +41,20 @@ class Absent {
 }
 const absent = new Absent()
 
-/** Errors of a send after which nothing was processed: re-resolve the name and try again. */
-const isStale = (error: unknown): boolean =>
-  typeof error === "object" && error !== null && "_tag" in error &&
-  (error._tag === "ActorNotFound" || error._tag === "ActorStopped" || error._tag === "Moving")
+const tagOf = (error: unknown): unknown =>
+  typeof error === "object" && error !== null && "_tag" in error ? error._tag : undefined
+
+/**
+ * Errors of a send that say the PID it used is no longer the name's: the
+ * actor is gone from there (`ActorNotFound`, `ActorStopped`), the name is
+ * moving, or its node cannot be reached (`NodeUnreachable`: it died, and the
+ * store may still list it until its lease runs out). Re-resolve the name
+ * and try again.
+ */
+const isStale = (error: unknown): boolean => {
+  const tag = tagOf(error)
+  return tag === "ActorNotFound" || tag === "ActorStopped" || tag === "Moving" || tag === "NodeUnreachable"
+}
 
 export class ClusterNode {
   private readonly retry: Schedule.Schedule<unknown, unknown>
@@ -138,8 +148,18 @@ export class ClusterNode {
     f: (pid: Pid.Pid) => Effect.Effect<A, E>
   ): Effect.Effect<A, E | ActorNotFound | StoreUnavailable> {
     const pid = this.directory.cached(name)
-    if (pid !== undefined) return Effect.catchIf(f(pid), isStale, () => this.slow(name, f))
+    if (pid !== undefined) return Effect.catchIf(this.using(pid, f), isStale, () => this.slow(name, f))
     return this.slow(name, f)
+  }
+
+  /** Runs `f` on a PID; an unreachable node becomes suspect, so the next resolution does not pick it again. */
+  private using<A, E>(pid: Pid.Pid, f: (pid: Pid.Pid) => Effect.Effect<A, E>): Effect.Effect<A, E> {
+    return Effect.tapError(f(pid), (error) =>
+      Effect.sync(() => {
+        if (tagOf(error) === "NodeUnreachable" && pid.address.host !== "") {
+          this.directory.unreachable(`${pid.address.host}:${pid.address.port}`)
+        }
+      }))
   }
 
   private slow<A, E>(
@@ -154,7 +174,7 @@ export class ClusterNode {
       > => {
         if (found === "absent") return Effect.fail(absent)
         if (found === "moving") return Effect.fail(moving)
-        return f(found)
+        return this.using(found, f)
       })
     })
     return attempt.pipe(
