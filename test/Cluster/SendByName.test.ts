@@ -4,9 +4,10 @@
  * for the survivor that adopts the name instead of going into the void
  * while the store still lists the dead node (its lease has not run out).
  */
-import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
-import { Transport } from "../../src/index.js"
+import { describe, expect, expectTypeOf, it } from "@effect/vitest"
+import { Effect, Schema } from "effect"
+import * as Cluster from "../../src/Cluster/Cluster.js"
+import { type Errors, Transport } from "../../src/index.js"
 import * as ClusterStore from "../../src/Cluster/ClusterStore.js"
 import { GetCount, Increment } from "../helpers.js"
 import { advance, realPause, startClusterNode, withClock } from "./nodes.js"
@@ -64,4 +65,27 @@ describe("I3 sends by name after the owner died", () => {
       expect(pid._tag).toBe("Some")
       if (pid._tag === "Some") expect(pid.value.address.port).not.toBe(a.remoting.port)
     }), 60_000)
+})
+
+class Lookup extends Schema.TaggedRequest<Lookup>()("Lookup", {
+  payload: { key: Schema.String },
+  success: Schema.String,
+  failure: Schema.Never
+}) {}
+class Withdraw extends Schema.TaggedRequest<Withdraw>()("Withdraw", {
+  payload: { amount: Schema.Number },
+  success: Schema.Number,
+  failure: Schema.Literal("insufficient")
+}) {}
+
+describe("I3 sendSync types", () => {
+  it("a request that cannot fail (Schema.Never) or fails with its own schema is accepted and typed", () => {
+    type Base = Errors.AskError | Errors.UnknownMessage | Errors.ActorNotFound | ClusterStore.StoreUnavailable
+    expectTypeOf(Cluster.sendSync("cache", new Lookup({ key: "k" }))).toEqualTypeOf<
+      Effect.Effect<string, Base, Cluster.Cluster>
+    >()
+    expectTypeOf(Cluster.sendSync("account", new Withdraw({ amount: 1 }))).toEqualTypeOf<
+      Effect.Effect<number, "insufficient" | Base, Cluster.Cluster>
+    >()
+  })
 })

@@ -8,9 +8,11 @@ import { Duration, Effect, Either, type Scope } from "effect"
 import * as Address from "../../Address.js"
 import { ActorSystem } from "../../ActorSystem.js"
 import * as Remoting from "../../Remoting/Remoting.js"
+import { SpawnFailed } from "../../Errors.js"
 import { type AnyDefinition, implOf } from "../../internal/system.js"
 import type { Service as Store } from "../ClusterStore.js"
 import * as Batcher from "./batcher.js"
+import { controlName, SpawnHere } from "./control.js"
 import { ClusterNode } from "./cluster.js"
 import { Directory, type NodeView, parseNodeAddress } from "./directory.js"
 import * as Rendezvous from "./rendezvous.js"
@@ -29,6 +31,10 @@ export const nodeAddress = Effect.gen(function*() {
   const remoting = yield* Remoting.Remoting
   return `${system.name}@${remoting.host}:${remoting.port}`
 })
+
+/** A remote spawn whose node answered something a spawn cannot fail with (no control actor, a timeout). */
+const failedThere = (name: string) => (error: { readonly message: string }) =>
+  Effect.fail(new SpawnFailed({ actorName: name, reason: `the node asked to spawn it: ${error.message}`, cause: error }))
 
 /** A probe of a suspect node waits this long for its answer. */
 const probeTimeout = Duration.seconds(1)
@@ -89,11 +95,22 @@ export const build = (
       yield* Rendezvous.make,
       { relocationWait: settings.relocationWait },
       () => view.members(),
-      (member, kind, name) => {
+      (member, kind, name, options) => {
         const address = parseNodeAddress(member.address)
-        return address === undefined
-          ? Effect.dieMessage(`Cluster: node ${member.nodeId} has no remoting address`)
-          : remoting.spawn({ host: address.host, port: address.port }, kind, name)
+        if (address === undefined) return Effect.dieMessage(`Cluster: node ${member.nodeId} has no remoting address`)
+        const control = Address.make({ system: address.system, host: address.host, port: address.port, path: [controlName] })
+        return Remoting.pid(control).pipe(
+          Effect.flatMap((pid) => pid.ask(new SpawnHere({ kind, name, options }))),
+          Effect.catchTags({
+            AskTimeout: failedThere(name),
+            AskFailed: failedThere(name),
+            ActorNotFound: failedThere(name),
+            MailboxFull: failedThere(name),
+            UnknownMessage: failedThere(name)
+          }),
+          Effect.flatMap((spawned) => Remoting.pid(spawned, kinds.get(kind))),
+          Effect.provideService(ActorSystem, system)
+        )
       }
     )
     impl.cluster = directory

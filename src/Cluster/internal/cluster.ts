@@ -66,12 +66,13 @@ export class ClusterNode {
     readonly settings: Settings,
     /** The last membership view's members. */
     readonly members: () => ReadonlyArray<Member>,
-    /** Spawns a kind on another node (through remoting). */
+    /** Spawns a kind on another node (through its control actor), with these traveling options. */
     private readonly spawnRemote: (
       member: Member,
       kind: string,
-      name: string
-    ) => Effect.Effect<Pid.Pid, RemoteError | KindNotRegistered | SpawnError>
+      name: string,
+      options: Travel.Travel
+    ) => Effect.Effect<Pid.Pid, RemoteError | KindNotRegistered | SpawnError | InvalidArgument>
   ) {
     const millis = Duration.toMillis(settings.relocationWait)
     this.retry = Schedule.exponential("10 millis", 1.5).pipe(
@@ -99,26 +100,38 @@ export class ClusterNode {
   }
 
   /**
-   * Spawns a kind by name: here when this node registered it, else on the
-   * node rendezvous hashing picks among the live nodes that have it.
+   * Spawns a kind by name: here when this node registered it (and has the
+   * role asked for), else on the node rendezvous hashing picks among the
+   * live nodes that have both, which claims it with the same traveling
+   * options.
    */
   spawnKind(
     kind: string,
     name: string,
     options: Travel.Travel | undefined
   ): Effect.Effect<Pid.Pid, SpawnError | InvalidArgument | KindNotRegistered | RemoteError> {
-    const def = this.directory.kinds.get(kind)
-    if (def !== undefined) return this.spawn(def, name, options)
     return Effect.suspend(() => {
-      const candidates = this.members().filter((member) =>
-        member.status === "up" && member.kinds.includes(kind) &&
-        (options?.role === undefined || member.roles.includes(options.role))
-      )
+      const travel = Travel.validate(options ?? {})
+      if (Either.isLeft(travel)) return Effect.fail(new InvalidArgument({ reason: travel.left.message }))
+      const role = travel.right.role
+      const fits = (member: Member | undefined) =>
+        member !== undefined && member.kinds.includes(kind) && (role === undefined || member.roles.includes(role))
+      const def = this.directory.kinds.get(kind)
+      const port = this.directory.port
+      if (def !== undefined && (role === undefined || fits(port.member(port.self)))) {
+        return this.spawn(def, name, travel.right)
+      }
+      const candidates = this.members().filter((member) => member.status === "up" && fits(member))
       const chosen = this.placement.pick(name, candidates.map((member) => `${member.nodeId}#${member.epoch}`))
       const member = candidates.find((m) => `${m.nodeId}#${m.epoch}` === chosen)
       return member === undefined
-        ? Effect.fail(new KindNotRegistered({ kind, node: "no live node of the cluster" }))
-        : this.spawnRemote(member, kind, name)
+        ? Effect.fail(
+          new KindNotRegistered({
+            kind,
+            node: role === undefined ? "no live node of the cluster" : `no live node of the cluster with role ${role}`
+          })
+        )
+        : this.spawnRemote(member, kind, name, travel.right)
     })
   }
 
