@@ -81,3 +81,28 @@ export const makeStatic = (peers: ReadonlyArray<Peer>): Service => ({
  */
 export const layerStatic = (peers: ReadonlyArray<Peer>): Layer.Layer<Discovery> =>
   Layer.succeed(Discovery, makeStatic(peers))
+
+/**
+ * DNS discovery (A/AAAA or SRV records) over `node:dns`: `Discovery.Dns.layer(config)`.
+ *
+ * @example
+ * ```ts
+ * Discovery.Dns.layer({ name: "nodes.shop.local", type: "A", port: 7000, system: "shop" })
+ * ```
+ * @since 0.1.0
+ * @category providers
+ */
+export * as Dns from "./discovery/dns.js"
+
+/**
+ * Kubernetes discovery (Ready pods by label selector, through the API server
+ * over `HttpClient`): `Discovery.Kubernetes.layer(config)`.
+ *
+ * @example
+ * ```ts
+ * Discovery.Kubernetes.layer({ namespace: "shop", labelSelector: "app=shop", portName: "remoting", system: "shop" })
+ * ```
+ * @since 0.1.0
+ * @category providers
+ */
+export * as Kubernetes from "./discovery/kubernetes.js"
