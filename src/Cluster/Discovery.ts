@@ -106,3 +106,17 @@ export * as Dns from "./discovery/dns.js"
  * @category providers
  */
 export * as Kubernetes from "./discovery/kubernetes.js"
+
+/**
+ * NATS discovery by request/reply on `<prefix>.discover`, with join/leave
+ * announcements (needs the optional `@nats-io/transport-node`):
+ * `Discovery.Nats.layer(config)`.
+ *
+ * @example
+ * ```ts
+ * Discovery.Nats.layer({ servers: ["127.0.0.1:4222"], prefix: "shop.cluster" })
+ * ```
+ * @since 0.1.0
+ * @category providers
+ */
+export * as Nats from "./discovery/nats.js"
