@@ -93,3 +93,30 @@ export const layerStatic = (peers: ReadonlyArray<Peer>): Layer.Layer<Discovery> 
  * @category providers
  */
 export * as Dns from "./discovery/dns.js"
+
+/**
+ * Kubernetes discovery (Ready pods by label selector, through the API server
+ * over `HttpClient`): `Discovery.Kubernetes.layer(config)`.
+ *
+ * @example
+ * ```ts
+ * Discovery.Kubernetes.layer({ namespace: "shop", labelSelector: "app=shop", portName: "remoting", system: "shop" })
+ * ```
+ * @since 0.1.0
+ * @category providers
+ */
+export * as Kubernetes from "./discovery/kubernetes.js"
+
+/**
+ * NATS discovery by request/reply on `<prefix>.discover`, with join/leave
+ * announcements (needs the optional `@nats-io/transport-node`):
+ * `Discovery.Nats.layer(config)`.
+ *
+ * @example
+ * ```ts
+ * Discovery.Nats.layer({ servers: ["127.0.0.1:4222"], prefix: "shop.cluster" })
+ * ```
+ * @since 0.1.0
+ * @category providers
+ */
+export * as Nats from "./discovery/nats.js"

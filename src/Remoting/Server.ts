@@ -253,6 +253,10 @@ export class Server implements InboundServer {
       if (typeof to !== "string" || typeof from !== "string" || !Array.isArray(messages)) return false
       const cell = node.resolve(to)
       if (cell === undefined) {
+        if (node.divertTells(to, from, messages)) {
+          connection.settled(to, messages.length)
+          continue
+        }
         const reason = node.notFoundReason(to)
         for (const message of messages) node.deadletter(to, message, from, reason)
         connection.settled(to, messages.length)
@@ -291,11 +295,30 @@ export class Server implements InboundServer {
     }
     const node = this.node
     const cell = node.resolve(to)
-    if (cell === undefined) {
+    if (cell !== undefined) return this.askCell(connection, id, cell, to, from, encoded, timeoutMillis)
+    const diverted = node.divertAsk(
+      to,
+      (grain) => this.askCell(connection, id, grain, to, from, encoded, timeoutMillis),
+      (error) => this.reply(connection, id, [1, wire(error)])
+    )
+    if (!diverted) {
       node.deadletter(to, encoded, from, node.notFoundReason(to))
       this.reply(connection, id, [1, wire(new ActorNotFound({ actorName: to }))])
-      return true
     }
+    return true
+  }
+
+  /** Offers an ask to the cell it is for. */
+  private askCell(
+    connection: Inbound,
+    id: number,
+    cell: Cell,
+    to: string,
+    from: string,
+    encoded: unknown,
+    timeoutMillis: number
+  ): boolean {
+    const node = this.node
     const decoded = Codec.decodeMessage(cell.def.protocol, encoded, node.pool.decodeContext)
     if (Either.isLeft(decoded)) {
       node.deadletter(to, encoded, from, decoded.left)

@@ -46,10 +46,10 @@ const timings = { ttl: "5 seconds", heartbeat: "1 second", margin: "1 second", r
 
 /**
  * Starts the planned nodes, each with the discovery layer `discoveryFor`
- * gives it, and waits (on real time, bounded by the test's timeout) until
- * every node sees three members and three peers.
+ * gives it; `until(done)` reads what every node sees (on real time, bounded
+ * by the test's timeout) until `done` holds.
  */
-export const formCluster = <E>(
+export const startCluster = <E>(
   planned: ReadonlyArray<PlannedNode>,
   discoveryFor: (node: PlannedNode) => Layer.Layer<Discovery, E>
 ) =>
@@ -74,9 +74,23 @@ export const formCluster = <E>(
           peers: peers.map((peer) => peer.address).sort()
         } satisfies NodeSight
       }))
-    while (true) {
-      const sights = yield* sight
-      if (sights.every((s) => s.members.length === planned.length && s.peers.length === planned.length)) return sights
-      yield* Effect.sleep("50 millis")
-    }
-  }).pipe(Effect.provide(ClusterStore.layerMemory))
+    const until = (done: (sight: NodeSight) => boolean) =>
+      Effect.gen(function*() {
+        while (true) {
+          const sights = yield* sight
+          if (sights.every(done)) return sights
+          yield* Effect.sleep("50 millis")
+        }
+      })
+    return { until }
+  })
+
+/** Starts the planned nodes and waits until every node sees them all as members and as peers. */
+export const formCluster = <E>(
+  planned: ReadonlyArray<PlannedNode>,
+  discoveryFor: (node: PlannedNode) => Layer.Layer<Discovery, E>
+) =>
+  Effect.flatMap(
+    startCluster(planned, discoveryFor),
+    ({ until }) => until((s) => s.members.length === planned.length && s.peers.length === planned.length)
+  ).pipe(Effect.provide(ClusterStore.layerMemory))
