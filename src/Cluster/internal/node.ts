@@ -14,6 +14,7 @@ import { ClusterStore, type Incarnation, type View } from "../ClusterStore.js"
 import * as Membership from "../Membership.js"
 import { build, nodeAddress } from "./build.js"
 import { incarnationKey, NodeView, parseNodeAddress } from "./directory.js"
+import { defaultGrainSettings } from "./grains.js"
 import { Redeployer } from "./redeploy.js"
 
 /** The name of each node's control actor (spawned outside the directory: every node has one). */
@@ -55,7 +56,16 @@ export const make = (
       kinds,
       relocate: options.relocate ?? true,
       relocationWait: Duration.decode(options.relocationWait ?? defaults.relocationWait),
-      maxBatch: options.maxBatch ?? 500
+      maxBatch: options.maxBatch ?? 500,
+      grains: {
+        ...defaultGrainSettings,
+        relocationWait: Duration.decode(options.relocationWait ?? defaults.relocationWait),
+        ...(options.grains?.maxResident === undefined ? {} : { maxResident: options.grains.maxResident }),
+        ...(options.grains?.passivateAfter === undefined
+          ? {}
+          : { passivateAfter: Duration.decode(options.grains.passivateAfter) }),
+        eager: new Set(options.grains?.eager ?? [])
+      }
     }, store, view)
     const directory = node.directory
     const clock = yield* Effect.clock
@@ -177,6 +187,9 @@ export const make = (
       sendAsync: (name, message) => node.tell(name, message) as never,
       sendSync: (name, request, askOptions) => node.ask(name, request, askOptions) as never,
       stop: (name) => node.stop(name),
+      grain: (definition, id) =>
+        Effect.suspend(() => node.grains.ref(definition as unknown as AnyDefinition, id)) as never,
+      residentGrains: Effect.sync(() => node.grains.residentCount),
       nodes: Effect.sync(() =>
         view.members().filter((member) => member.status === "up" || member.status === "leaving")
       ),
