@@ -125,6 +125,31 @@ export interface Options<R = never> extends Omit<Membership.Config, "address" | 
   readonly reconcileInterval?: Duration.DurationInput
   /** Most names per store statement (claims, lookups, adoptions) (500). */
   readonly maxBatch?: number
+  /** How this node runs grains (virtual actors, see `Service.grain`). */
+  readonly grains?: GrainOptions
+}
+
+/**
+ * How a node runs grains.
+ *
+ * @example
+ * ```ts
+ * Cluster.layer({ nodeId: "a", kinds: [Cart], grains: { maxResident: 50_000, passivateAfter: "2 minutes", eager: ["Cart"] } })
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface GrainOptions {
+  /**
+   * Grains resident on this node at most (100,000). One more activation
+   * fails with `TooManyGrains` before touching the store: an activation
+   * storm is pushed back to its callers instead of exhausting the node.
+   */
+  readonly maxResident?: number
+  /** A grain whose definition sets no `passivateAfter` stops after this long idle (5 minutes). */
+  readonly passivateAfter?: Duration.DurationInput
+  /** Kinds whose grains survivors re-activate at once when their node dies (default: none, they come back on their next message). */
+  readonly eager?: ReadonlyArray<string>
 }
 
 /**
@@ -188,6 +213,23 @@ export interface Service {
   ): Effect.Effect<ReplyOf<Q>, FailureOf<Q> | AskError | UnknownMessage | ActorNotFound | StoreUnavailable>
   /** Stops the actor of a name wherever it runs (its name is released). */
   stop(name: string): Effect.Effect<void, ActorNotFound | StoreUnavailable>
+  /**
+   * The reference of a grain (virtual actor): the actor of `definition`'s
+   * kind with identity `id`, which nobody spawns. The reference is always
+   * valid: its first message activates the grain on its owner (rendezvous
+   * over the live nodes that run the kind; one store write), later ones go
+   * straight to it; it passivates when idle and comes back on its next
+   * message, on a survivor if its node died. Fails with `InvalidArgument`
+   * only for an id that cannot be a name (empty, or too long). Sends fail
+   * with `TooManyGrains` when the owner is at its cap, with
+   * `KindNotRegistered` when no live node runs the kind.
+   */
+  grain<M extends Tagged, S, R>(
+    definition: Actor.Definition<M, S, R>,
+    id: string
+  ): Effect.Effect<Pid.Pid<M>, InvalidArgument>
+  /** Grains active on this node now. */
+  readonly residentGrains: Effect.Effect<number>
   /** The live members of the cluster (last view), oldest first. */
   readonly nodes: Effect.Effect<ReadonlyArray<Member>>
   /**
@@ -288,6 +330,25 @@ export const sendSync = <Q extends Tagged & Schema.WithResult.All>(
   options?: Pid.AskOptions
 ): Effect.Effect<ReplyOf<Q>, FailureOf<Q> | AskError | UnknownMessage | ActorNotFound | StoreUnavailable, Cluster> =>
   Effect.flatMap(Cluster, (cluster) => cluster.sendSync(name, request, options))
+
+/**
+ * The reference of a grain (virtual actor) of the cluster: always valid;
+ * its first message activates it on its owner node.
+ *
+ * @example
+ * ```ts
+ * const cart = yield* Cluster.grain(Cart, "customer-42")
+ * yield* cart.tell(new AddItem({ sku: "tea" }))
+ * const items = yield* cart.ask(new GetItems())
+ * ```
+ * @since 0.1.0
+ * @category grains
+ */
+export const grain = <M extends Tagged, S, R>(
+  definition: Actor.Definition<M, S, R>,
+  id: string
+): Effect.Effect<Pid.Pid<M>, InvalidArgument, Cluster> =>
+  Effect.flatMap(Cluster, (cluster) => cluster.grain(definition, id))
 
 /**
  * Spawns a cluster actor on this node.

@@ -13,6 +13,7 @@ import { type AnyDefinition, implOf } from "../../internal/system.js"
 import type { Service as Store } from "../ClusterStore.js"
 import * as Batcher from "./batcher.js"
 import { controlName, SpawnHere } from "./control.js"
+import { defaultGrainSettings, Grains, type GrainSettings } from "./grains.js"
 import { ClusterNode } from "./cluster.js"
 import { Directory, type NodeView, parseNodeAddress } from "./directory.js"
 import * as Rendezvous from "./rendezvous.js"
@@ -23,6 +24,8 @@ export interface BuildSettings {
   readonly relocate: boolean
   readonly relocationWait: Duration.Duration
   readonly maxBatch: number
+  /** How this node runs grains (defaults: `defaultGrainSettings`). */
+  readonly grains?: GrainSettings
 }
 
 /** This node's remoting address as members see it: `system@host:port`. */
@@ -60,13 +63,14 @@ export const build = (
     )
     const kinds = new Map<string, AnyDefinition>()
     for (const def of settings.kinds) kinds.set(def.kind, def)
+    const pidAt = (target: Address.Address, def: AnyDefinition | undefined) =>
+      Either.getOrUndefined(
+        Effect.runSync(Effect.either(Remoting.pid(target, def).pipe(Effect.provideService(ActorSystem, system))))
+      )
     const remotePid = (address: string, name: string, def: AnyDefinition | undefined) => {
       const node = parseNodeAddress(address)
       if (node === undefined) return undefined
-      const target = Address.make({ system: node.system, host: node.host, port: node.port, path: [name] })
-      return Either.getOrUndefined(
-        Effect.runSync(Effect.either(Remoting.pid(target, def).pipe(Effect.provideService(ActorSystem, system))))
-      )
+      return pidAt(Address.make({ system: node.system, host: node.host, port: node.port, path: [name] }), def)
     }
     const clock = yield* Effect.clock
     const directory = new Directory(
@@ -89,12 +93,19 @@ export const build = (
         )
       }
     )
+    const placement = yield* Rendezvous.make
+    const grains = new Grains(directory, placement, settings.grains ?? {
+      ...defaultGrainSettings,
+      relocationWait: settings.relocationWait
+    }, runtime, pidAt)
+    directory.grains = grains
     const node = new ClusterNode(
       impl,
       directory,
-      yield* Rendezvous.make,
+      placement,
       { relocationWait: settings.relocationWait },
       () => view.members(),
+      grains,
       (member, kind, name, options) => {
         const address = parseNodeAddress(member.address)
         if (address === undefined) return Effect.dieMessage(`Cluster: node ${member.nodeId} has no remoting address`)

@@ -20,6 +20,7 @@ import type { AnyDefinition, SystemImpl } from "../../internal/system.js"
 import type { StoreUnavailable } from "../ClusterError.js"
 import type { Member } from "../ClusterStore.js"
 import { type Directory, TravelRequest } from "./directory.js"
+import type { Grains } from "./grains.js"
 import type { Placement } from "./rendezvous.js"
 import * as Travel from "./travel.js"
 
@@ -66,6 +67,8 @@ export class ClusterNode {
     readonly settings: Settings,
     /** The last membership view's members. */
     readonly members: () => ReadonlyArray<Member>,
+    /** This node's grains (host and router). */
+    readonly grains: Grains,
     /** Spawns a kind on another node (through its control actor), with these traveling options. */
     private readonly spawnRemote: (
       member: Member,

@@ -16,6 +16,8 @@ import * as Membership from "../Membership.js"
 import { build, nodeAddress } from "./build.js"
 import { incarnationKey, NodeView, parseNodeAddress } from "./directory.js"
 import { controlName, RedeployNow, SpawnHere } from "./control.js"
+import { defaultGrainSettings } from "./grains.js"
+import { exportMembership } from "./metrics.js"
 import { Redeployer } from "./redeploy.js"
 
 const defaults = {
@@ -48,7 +50,16 @@ export const make = (
       kinds,
       relocate: options.relocate ?? true,
       relocationWait: Duration.decode(options.relocationWait ?? defaults.relocationWait),
-      maxBatch: options.maxBatch ?? 500
+      maxBatch: options.maxBatch ?? 500,
+      grains: {
+        ...defaultGrainSettings,
+        relocationWait: Duration.decode(options.relocationWait ?? defaults.relocationWait),
+        ...(options.grains?.maxResident === undefined ? {} : { maxResident: options.grains.maxResident }),
+        ...(options.grains?.passivateAfter === undefined
+          ? {}
+          : { passivateAfter: Duration.decode(options.grains.passivateAfter) }),
+        eager: new Set(options.grains?.eager ?? [])
+      }
     }, store, view)
     const directory = node.directory
     const clock = yield* Effect.clock
@@ -120,6 +131,7 @@ export const make = (
       ),
       Effect.forkScoped
     )
+    yield* exportMembership(membership, system.name)
     yield* membership.view.changes.pipe(
       Stream.runForEach((next: View) =>
         Effect.suspend(() => {
@@ -178,6 +190,9 @@ export const make = (
       sendAsync: (name, message) => node.tell(name, message) as never,
       sendSync: (name, request, askOptions) => node.ask(name, request, askOptions) as never,
       stop: (name) => node.stop(name),
+      grain: (definition, id) =>
+        Effect.suspend(() => node.grains.ref(definition as unknown as AnyDefinition, id)) as never,
+      residentGrains: Effect.sync(() => node.grains.residentCount),
       nodes: Effect.sync(() =>
         view.members().filter((member) => member.status === "up" || member.status === "leaving")
       ),
