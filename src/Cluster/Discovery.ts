@@ -120,3 +120,16 @@ export * as Kubernetes from "./discovery/kubernetes.js"
  * @category providers
  */
 export * as Nats from "./discovery/nats.js"
+
+/**
+ * mDNS / DNS-SD discovery on the local network (needs the optional
+ * `multicast-dns`): `Discovery.Mdns.layer(config)`.
+ *
+ * @example
+ * ```ts
+ * Discovery.Mdns.layer({ service: "shop", interface: "192.168.1.20" })
+ * ```
+ * @since 0.1.0
+ * @category providers
+ */
+export * as Mdns from "./discovery/mdns.js"

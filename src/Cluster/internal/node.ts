@@ -15,6 +15,7 @@ import * as Membership from "../Membership.js"
 import { build, nodeAddress } from "./build.js"
 import { incarnationKey, NodeView, parseNodeAddress } from "./directory.js"
 import { defaultGrainSettings } from "./grains.js"
+import { exportMembership } from "./metrics.js"
 import { Redeployer } from "./redeploy.js"
 
 /** The name of each node's control actor (spawned outside the directory: every node has one). */
@@ -130,6 +131,7 @@ export const make = (
       ),
       Effect.forkScoped
     )
+    yield* exportMembership(membership, system.name)
     yield* membership.view.changes.pipe(
       Stream.runForEach((next: View) =>
         Effect.suspend(() => {

@@ -35,7 +35,9 @@ import {
   Hash,
   Option,
   Runtime,
-  Schema
+  Schedule,
+  Schema,
+  type Scope
 } from "effect"
 import { pipeArguments } from "effect/Pipeable"
 import { Address, parse as parseAddress } from "../../Address.js"
@@ -143,7 +145,8 @@ export class Connection implements Transport.LinkHandler {
   /** Remote watches made through this connection (they keep it open). */
   watches = 0
   private failure: Error | undefined = undefined
-  private readonly connectTimer: ReturnType<typeof setTimeout> | undefined
+  /** Until when the connection may take to be accepted (checked by the pool's sweep). */
+  private readonly connectDeadline: number
 
   constructor(
     readonly pool: Pool,
@@ -154,11 +157,11 @@ export class Connection implements Transport.LinkHandler {
     this.node = nodeKey(host, port)
     this.credit = pool.settings.window
     this.reader = new FrameReader(pool.settings.maxFrameBytes)
+    this.connectDeadline = pool.now() + pool.settings.connectTimeoutMillis
     if (refused !== undefined) {
       this.state = CLOSED
       this.failure = refused
       this.link = undefined
-      this.connectTimer = undefined
       return
     }
     let link: Transport.Link | undefined
@@ -170,10 +173,6 @@ export class Connection implements Transport.LinkHandler {
       this.failure = new NodeUnreachable({ node: this.node, reason: `cannot connect: ${String(error)}` })
     }
     this.link = link
-    this.connectTimer = link === undefined ? undefined : setTimeout(
-      () => this.fail(new NodeUnreachable({ node: this.node, reason: "connect timed out" })),
-      pool.settings.connectTimeoutMillis
-    )
   }
 
   get closed(): boolean {
@@ -213,7 +212,6 @@ export class Connection implements Transport.LinkHandler {
         this.fail(new Unauthorized({ node: this.node, reason: welcome.text }))
         return false
       }
-      clearTimeout(this.connectTimer)
       this.state = OPEN
       this.pool.opened(this)
       this.flush()
@@ -388,8 +386,12 @@ export class Connection implements Transport.LinkHandler {
 
   // ------------------------------------------------------------------ ending
 
-  /** Fails calls whose deadline passed; true when the connection is idle. */
+  /** Fails a connect that took too long, and calls whose deadline passed. */
   sweep(now: number): void {
+    if (this.state !== OPEN && this.state !== CLOSED && this.connectDeadline <= now) {
+      this.fail(new NodeUnreachable({ node: this.node, reason: "connect timed out" }))
+      return
+    }
     for (const [id, pending] of this.pending) {
       if (pending.deadline <= now) {
         this.pending.delete(id)
@@ -409,7 +411,6 @@ export class Connection implements Transport.LinkHandler {
     const wasOpen = this.state === OPEN
     this.state = CLOSED
     this.failure = error
-    clearTimeout(this.connectTimer)
     this.pool.forget(this, wasOpen)
     this.link?.close()
     const reason = `${(error as { _tag?: string })._tag ?? "Error"}: ${(error as { reason?: string }).reason ?? error.message}`
@@ -470,7 +471,8 @@ export class Pool {
   private readonly pids = new Map<string, RemotePid>()
   /** Nodes that refused a connection lately: calls fail fast until `until`. */
   private readonly down = new Map<string, { until: number; delay: number; reason: string }>()
-  private readonly timer: ReturnType<typeof setInterval>
+  /** How often deadlines (connects, calls, idle connections) are checked. */
+  readonly sweepEvery: number
   closed = false
 
   constructor(
@@ -479,10 +481,10 @@ export class Pool {
     readonly system: string,
     private readonly clock: Clock.Clock
   ) {
-    // Deadlines of calls and idle connections, checked a few times a second.
-    const every = Math.max(50, Math.min(250, Math.floor(settings.idleTimeoutMillis / 4)))
-    this.timer = setInterval(() => this.sweep(), every)
-    this.timer.unref()
+    this.sweepEvery = Math.max(
+      50,
+      Math.min(250, Math.floor(Math.min(settings.idleTimeoutMillis, settings.connectTimeoutMillis) / 4))
+    )
   }
 
   now(): number {
@@ -542,15 +544,16 @@ export class Pool {
     }
   }
 
-  private sweep(): void {
+  /** One look at every deadline; `make` runs it every `sweepEvery` on the pool's Clock. */
+  sweep(): void {
     const now = this.now()
-    const every = Math.max(50, Math.min(250, Math.floor(this.settings.idleTimeoutMillis / 4)))
     for (const connection of [...this.connections.values()]) {
       connection.sweep(now)
+      if (connection.closed) continue
       if (connection.used || !connection.idle) {
         connection.used = false
         connection.idleSweeps = 0
-      } else if (++connection.idleSweeps * every >= this.settings.idleTimeoutMillis) {
+      } else if (++connection.idleSweeps * this.sweepEvery >= this.settings.idleTimeoutMillis) {
         connection.close()
       }
     }
@@ -599,7 +602,6 @@ export class Pool {
   close(): Effect.Effect<void> {
     return Effect.suspend(() => {
       this.closed = true
-      clearInterval(this.timer)
       const all = [...this.connections.values()]
       this.pids.clear()
       // Tells already queued get a short chance to leave before the sockets
@@ -615,6 +617,26 @@ export class Pool {
     })
   }
 }
+
+/**
+ * A pool whose deadlines (connect and call timeouts, idle connections) are
+ * checked by a fiber on the Clock of the caller (so a `TestClock` drives
+ * them), until the scope closes; closing the scope closes the pool.
+ */
+export const makePool = (
+  settings: PoolSettings,
+  system: string,
+  runtime: Runtime.Runtime<never>
+): Effect.Effect<Pool, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const pool = new Pool(settings, runtime, system, yield* Effect.clock)
+    yield* Effect.addFinalizer(() => pool.close())
+    // Interruptible: the pool may be built inside `acquireRelease`, and the scope must be able to end the sweep.
+    yield* Effect.forkScoped(Effect.interruptible(
+      Effect.repeat(Effect.sync(() => pool.sweep()), Schedule.spaced(Duration.millis(pool.sweepEvery)))
+    ))
+    return pool
+  })
 
 // ---------------------------------------------------------------- the PID
 
