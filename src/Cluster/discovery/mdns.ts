@@ -262,12 +262,9 @@ export const make = (
  *
  * @example
  * ```ts
- * Cluster.layer({ nodeId: "node-a", kinds: [Counter] }).pipe(
- *   Layer.provideMerge(Remoting.layer({ kinds: [Counter] })),
- *   Layer.provideMerge(ActorSystem.layer({ name: "shop" })),
- *   Layer.provide(ClusterStore.layerSqlite({ filename: "cluster.db" })),
- *   Layer.provide(Discovery.Mdns.layer({ service: "shop", interface: "192.168.1.20" }))
- * )
+ * // every node of one host or LAN, the same service name:
+ * const discovery = Discovery.Mdns.layer({ service: "shop", interface: "192.168.1.20" })
+ * const node = Layer.provide(clusterNode, discovery)
  * ```
  * @since 0.1.0
  * @category layers

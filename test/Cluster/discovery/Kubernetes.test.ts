@@ -3,11 +3,12 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Layer } from "effect"
+import { Effect, Layer } from "effect"
 import * as ClusterStore from "../../../src/Cluster/ClusterStore.js"
 import * as Discovery from "../../../src/Cluster/Discovery.js"
 import { type FakePod, startKubeApi } from "../../support/kubeApi.js"
 import { formCluster, planNodes, type PlannedNode, startCluster, system } from "./threeNodes.js"
+import { expectFieldErrors } from "./badConfig.js"
 
 /** A token file, as a pod's service account mounts it; removed with the scope. */
 const tokenFile = (token: string) =>
@@ -96,14 +97,7 @@ describe("I8 discovery: Kubernetes", () => {
         [{ ...good, maxResponseBytes: 10 }, "maxResponseBytes"],
         [{ namespace: "shop", labelSelector: "app=shop" }, "portName"]
       ] as const
-      for (const [config, field] of cases) {
-        const result = yield* Effect.either(make(config as unknown as Discovery.Kubernetes.Config))
-        expect(Either.isLeft(result) && result.left).toMatchObject({
-          _tag: "DiscoveryConfigInvalid",
-          provider: "kubernetes",
-          field
-        })
-      }
+      yield* expectFieldErrors("kubernetes", make, cases)
     }))
 
   const discoveryFor = (api: { url: string }, file: string) => (_: PlannedNode) =>
