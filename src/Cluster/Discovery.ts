@@ -1,8 +1,11 @@
 /**
  * Where the peers of a cluster are: a `Discovery` service, one
- * implementation per provider (static here; DNS, Kubernetes, NATS and mDNS
- * come with issue 07). Discovery only finds addresses: it never decides who
- * is alive (the store's leases do), so it cannot split a cluster.
+ * implementation per provider: static here, and `Dns`, `Kubernetes`, `Nats`
+ * and `Mdns` (each a namespace of this module with a `Config` schema, `make`
+ * and `layer`; the NATS and mDNS packages are optional and loaded only when
+ * their layer is built). Discovery only finds addresses: it never decides who
+ * is alive (the store's leases do), so it cannot split a cluster, not even
+ * on a cold start where it sees nobody yet.
  *
  * @since 0.1.0
  */

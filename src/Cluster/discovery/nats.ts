@@ -205,12 +205,9 @@ export const make = (
  *
  * @example
  * ```ts
- * Cluster.layer({ nodeId: "node-a", kinds: [Counter] }).pipe(
- *   Layer.provideMerge(Remoting.layer({ kinds: [Counter] })),
- *   Layer.provideMerge(ActorSystem.layer({ name: "shop" })),
- *   Layer.provide(ClusterStore.layerSqlite({ filename: "cluster.db" })),
+ * const node = Cluster.layer({ nodeId: "node-a", kinds: [Counter] }).pipe(
  *   Layer.provide(Discovery.Nats.layer({ servers: ["127.0.0.1:4222"], prefix: "shop.cluster" }))
- * )
+ * ) // plus Remoting, ActorSystem and a ClusterStore, as with any provider
  * ```
  * @since 0.1.0
  * @category layers

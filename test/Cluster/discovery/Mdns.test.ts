@@ -7,9 +7,10 @@
 import { randomUUID } from "node:crypto"
 import { createSocket } from "node:dgram"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Fiber, Queue, Stream } from "effect"
+import { Effect, Fiber, Queue, Stream } from "effect"
 import * as Discovery from "../../../src/Cluster/Discovery.js"
 import { formCluster, planNodes } from "./threeNodes.js"
+import { expectFieldErrors } from "./badConfig.js"
 
 const freeUdpPort = Effect.async<number>((resume) => {
   const socket = createSocket("udp4")
@@ -88,10 +89,7 @@ describe("I8 discovery: mDNS", () => {
         [{ ttlSeconds: 0 }, "ttlSeconds"],
         [{ gatherMillis: 1.5 }, "gatherMillis"]
       ] as const
-      for (const [config, field] of cases) {
-        const result = yield* Effect.scoped(Effect.either(Discovery.Mdns.make(config as unknown as Discovery.Mdns.Config)))
-        expect(Either.isLeft(result) && result.left).toMatchObject({ _tag: "DiscoveryConfigInvalid", provider: "mdns", field })
-      }
+      yield* expectFieldErrors("mdns", (config: Discovery.Mdns.Config) => Effect.scoped(Discovery.Mdns.make(config)), cases)
     }))
 
   it.scopedLive("three nodes that announce themselves over mDNS form one cluster, as with the static provider", () =>
