@@ -51,6 +51,7 @@ export const make = (
       relocate: options.relocate ?? true,
       relocationWait: Duration.decode(options.relocationWait ?? defaults.relocationWait),
       maxBatch: options.maxBatch ?? 500,
+      kindRoles: new Map(Object.entries(options.kindRoles ?? {})),
       grains: {
         ...defaultGrainSettings,
         relocationWait: Duration.decode(options.relocationWait ?? defaults.relocationWait),
@@ -182,6 +183,8 @@ export const make = (
       spawn: (definition, name, spawnOptions) =>
         node.spawn(definition as unknown as AnyDefinition, name, spawnOptions) as never,
       spawnKind: (kind, name, spawnOptions) => node.spawnKind(kind, name, spawnOptions) as never,
+      spawnOn: (kind, name, spawnOptions) =>
+        node.spawnOn(typeof kind === "string" ? kind : kind.kind, name, spawnOptions) as never,
       getOrSpawn: (definition, name, spawnOptions) =>
         node.getOrSpawn(name, node.spawn(definition as unknown as AnyDefinition, name, spawnOptions)) as never,
       lookup: (name) => node.lookup(name),
