@@ -177,7 +177,7 @@ export class ClusterNode {
           const def = this.directory.kinds.get(kind)
           return incarnationKey(member) === incarnationKey(self) && def !== undefined
             ? this.spawn(def, name, validated.right)
-            : this.spawnRemote(member, kind, name)
+            : this.spawnRemote(member, kind, name, validated.right)
         }
       )
     })
