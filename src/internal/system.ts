@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { type Clock, Context, Duration, Effect, Effectable, Exit, FiberRef, FiberRefs, type HashMap, MetricLabel, type Option, type Runtime } from "effect"
+import { type Clock, Context, Duration, Effect, Effectable, Exit, FiberRef, FiberRefs, type HashMap, Metric, MetricLabel, type Option, type Runtime } from "effect"
 import type * as Actor from "../Actor.js"
 import type { Address } from "../Address.js"
 import {
@@ -169,12 +169,16 @@ export class SystemImpl {
   deadletterCount = 0
   /** Messages processed by every actor, ever. */
   processed = 0
+  /** Restarts of every actor, ever. */
+  restarts = 0
   /** Whether cells record each message's processing time. */
   readonly processingTime: boolean
   /** Whether `exportMetrics` writes one series per actor. */
   readonly perActorMetrics: boolean
-  private readonly exported = { deadletters: 0, processed: 0, eventsMissed: 0 }
+  private readonly exported = { deadletters: 0, processed: 0, eventsMissed: 0, restarts: 0 }
   private readonly systemTags: ReadonlyArray<MetricLabel.MetricLabel>
+  /** The processing-time histogram with this system's tag (its registry hook is resolved once, on first use). */
+  private readonly processingHistogram: Metric.Metric.Histogram<number>
   closing = false
 
   /** The log annotations of the fiber that built the system; actors add theirs. */
@@ -189,6 +193,7 @@ export class SystemImpl {
     this.processingTime = settings.metrics?.processingTime ?? false
     this.perActorMetrics = settings.metrics?.perActor ?? false
     this.systemTags = [MetricLabel.make("system", settings.name)]
+    this.processingHistogram = Metrics.processingTime.pipe(Metric.tagged("system", settings.name))
     this.bus = new EventBus({ ...defaultBuffer, ...settings.eventBuffer })
     this.timers = new Timers(clock, runtime)
     this.dispatcher = new Dispatcher(runtime, 32)
@@ -407,10 +412,20 @@ export class SystemImpl {
     }
   }
 
+  /** One message's processing time (only with `metrics.processingTime`). */
+  recordProcessing(nanos: number): void {
+    this.processingHistogram.unsafeUpdate(nanos / 1e6, [])
+  }
+
   /** Writes the counters to Effect's metric registry (see `Metrics`). */
   exportMetrics(): Metrics.SystemMetrics {
     const tags = this.systemTags
     Metrics.actors.unsafeUpdate(this.live, tags)
+    Metrics.actorRestarts.unsafeUpdate(this.restarts - this.exported.restarts, tags)
+    this.exported.restarts = this.restarts
+    let waiting = 0
+    for (const cell of this.top.values()) waiting += cell.mailboxSize
+    Metrics.mailboxDepth.unsafeUpdate(waiting, tags)
     Metrics.deadletters.unsafeUpdate(this.deadletterCount - this.exported.deadletters, tags)
     Metrics.messagesProcessed.unsafeUpdate(this.processed - this.exported.processed, tags)
     const eventsMissed = this.bus.missed

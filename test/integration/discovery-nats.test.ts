@@ -1,9 +1,10 @@
 /** NATS discovery against the NATS server on 127.0.0.1:4222, under a subject prefix unique to this run. */
 import { randomUUID } from "node:crypto"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Fiber, Queue, Stream } from "effect"
+import { Effect, Fiber, Queue, Stream } from "effect"
 import * as Discovery from "../../src/Cluster/Discovery.js"
 import { formCluster, planNodes } from "../Cluster/discovery/threeNodes.js"
+import { expectFieldErrors } from "../Cluster/discovery/badConfig.js"
 
 const run = `ea-test-${randomUUID().slice(0, 8)}`
 let tests = 0
@@ -81,10 +82,7 @@ describe("I8 discovery: NATS", () => {
         [{ gatherMillis: 0 }, "gatherMillis"],
         [{ maxReplyBytes: 10 }, "maxReplyBytes"]
       ] as const
-      for (const [config, field] of cases) {
-        const result = yield* Effect.either(Discovery.Nats.make(config as unknown as Discovery.Nats.Config))
-        expect(Either.isLeft(result) && result.left).toMatchObject({ _tag: "DiscoveryConfigInvalid", provider: "nats", field })
-      }
+      yield* expectFieldErrors("nats", (config: Discovery.Nats.Config) => Effect.scoped(Discovery.Nats.make(config)), cases)
     }))
 
   it.scopedLive("three nodes that register through NATS form one cluster, as with the static provider", () =>

@@ -23,7 +23,7 @@
  * @since 0.1.0
  */
 import type { Msg, NatsConnection, Subscription } from "@nats-io/transport-node"
-import { Effect, Layer, Queue, Schema, type Scope, Stream } from "effect"
+import { Effect, Layer, Schema, type Scope } from "effect"
 import {
   type DiscoveryConfigInvalid,
   type DiscoveryPackageMissing,
@@ -32,7 +32,7 @@ import {
 import { Discovery, type Peer, type Service } from "../Discovery.js"
 import { Count, decodeConfig, Millis } from "../internal/discovery/config.js"
 import { importOptional } from "../internal/discovery/optional.js"
-import { normalize, samePeers } from "../internal/discovery/peers.js"
+import { announcedWatch, normalize } from "../internal/discovery/peers.js"
 
 const provider = "nats"
 const packageName = "@nats-io/transport-node"
@@ -183,32 +183,18 @@ export const make = (
       catch: (error) => unavailable(`request on ${subject.discover}`, error)
     })
 
-    const watch: Stream.Stream<ReadonlyArray<Peer>, DiscoveryUnavailable> = Stream.unwrapScoped(
-      Effect.gen(function*() {
-        const events = yield* Queue.unbounded<readonly [joined: boolean, peer: Peer]>()
-        // Subscribe before the first gathering, so no join or leave in between is missed.
-        for (const [name, joined] of [[subject.join, true], [subject.leave, false]] as const) {
-          const sub = yield* attempt(`subscribe ${name}`, () =>
+    const watch = announcedWatch(peers, (announce) =>
+      Effect.forEach([[subject.join, true], [subject.leave, false]] as const, ([name, joined]) =>
+        Effect.acquireRelease(
+          attempt(`subscribe ${name}`, () =>
             nc.subscribe(name, {
               callback: (error, msg) => {
                 const peer = error === null ? decode(msg) : undefined
-                if (peer !== undefined) events.unsafeOffer([joined, peer])
+                if (peer !== undefined) announce(joined, peer)
               }
-            }))
-          yield* Effect.addFinalizer(() => Effect.sync(() => sub.unsubscribe()))
-        }
-        const known = new Map((yield* peers).map((peer) => [peer.nodeId, peer] as const))
-        const current = () => normalize(known.values())
-        return Stream.concat(
-          Stream.succeed(current()),
-          Stream.fromQueue(events).pipe(Stream.map(([joined, peer]) => {
-            if (joined) known.set(peer.nodeId, peer)
-            else known.delete(peer.nodeId)
-            return current()
-          }))
-        ).pipe(Stream.changesWith(samePeers))
-      })
-    )
+            })),
+          (sub) => Effect.sync(() => sub.unsubscribe())
+        ), { discard: true }))
 
     const service: Service = { register, deregister, peers, watch }
     return service
@@ -219,12 +205,9 @@ export const make = (
  *
  * @example
  * ```ts
- * Cluster.layer({ nodeId: "node-a", kinds: [Counter] }).pipe(
- *   Layer.provideMerge(Remoting.layer({ kinds: [Counter] })),
- *   Layer.provideMerge(ActorSystem.layer({ name: "shop" })),
- *   Layer.provide(ClusterStore.layerSqlite({ filename: "cluster.db" })),
+ * const node = Cluster.layer({ nodeId: "node-a", kinds: [Counter] }).pipe(
  *   Layer.provide(Discovery.Nats.layer({ servers: ["127.0.0.1:4222"], prefix: "shop.cluster" }))
- * )
+ * ) // plus Remoting, ActorSystem and a ClusterStore, as with any provider
  * ```
  * @since 0.1.0
  * @category layers

@@ -22,6 +22,8 @@ export interface BuildSettings {
   readonly relocate: boolean
   readonly relocationWait: Duration.Duration
   readonly maxBatch: number
+  /** The role a node must have to run a kind, by kind. */
+  readonly kindRoles?: ReadonlyMap<string, string>
   /** How this node runs grains (defaults: `defaultGrainSettings`). */
   readonly grains?: GrainSettings
 }
@@ -84,7 +86,16 @@ export const build = (
       impl,
       directory,
       placement,
-      { relocationWait: settings.relocationWait },
+      {
+        relocationWait: settings.relocationWait,
+        ...(settings.kindRoles === undefined ? {} : { kindRoles: settings.kindRoles }),
+        load: (member) => {
+          const address = parseNodeAddress(member.address)
+          return address === undefined
+            ? Effect.fail(`node ${member.nodeId} has no remoting address`)
+            : Effect.map(remoting.nodeInfo({ host: address.host, port: address.port }), (info) => info.actors)
+        }
+      },
       () => view.members(),
       grains,
       (member, kind, name) => {

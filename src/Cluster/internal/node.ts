@@ -15,6 +15,7 @@ import * as Membership from "../Membership.js"
 import { build, nodeAddress } from "./build.js"
 import { incarnationKey, NodeView, parseNodeAddress } from "./directory.js"
 import { defaultGrainSettings } from "./grains.js"
+import { exportMembership } from "./metrics.js"
 import { Redeployer } from "./redeploy.js"
 
 /** The name of each node's control actor (spawned outside the directory: every node has one). */
@@ -57,6 +58,7 @@ export const make = (
       relocate: options.relocate ?? true,
       relocationWait: Duration.decode(options.relocationWait ?? defaults.relocationWait),
       maxBatch: options.maxBatch ?? 500,
+      kindRoles: new Map(Object.entries(options.kindRoles ?? {})),
       grains: {
         ...defaultGrainSettings,
         relocationWait: Duration.decode(options.relocationWait ?? defaults.relocationWait),
@@ -129,6 +131,7 @@ export const make = (
       ),
       Effect.forkScoped
     )
+    yield* exportMembership(membership, system.name)
     yield* membership.view.changes.pipe(
       Stream.runForEach((next: View) =>
         Effect.suspend(() => {
@@ -179,6 +182,8 @@ export const make = (
       spawn: (definition, name, spawnOptions) =>
         node.spawn(definition as unknown as AnyDefinition, name, spawnOptions) as never,
       spawnKind: (kind, name, spawnOptions) => node.spawnKind(kind, name, spawnOptions) as never,
+      spawnOn: (kind, name, spawnOptions) =>
+        node.spawnOn(typeof kind === "string" ? kind : kind.kind, name, spawnOptions) as never,
       getOrSpawn: (definition, name, spawnOptions) =>
         node.getOrSpawn(name, node.spawn(definition as unknown as AnyDefinition, name, spawnOptions)) as never,
       lookup: (name) => node.lookup(name),

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Stream } from "effect"
+import { Effect, Stream } from "effect"
 import * as Discovery from "../../../src/Cluster/Discovery.js"
 import { startDnsServer } from "../../support/dnsServer.js"
 import { formCluster, planNodes, system } from "./threeNodes.js"
+import { expectFieldErrors } from "./badConfig.js"
 
 describe("I8 discovery: DNS", () => {
   it.scoped("resolves A records to peers on the configured port", () =>
@@ -113,10 +114,7 @@ describe("I8 discovery: DNS", () => {
         [{ name: "x.test", type: "SRV", timeoutMillis: -1 }, "timeoutMillis"],
         [{ name: "x.test", type: "SRV", sytem: "shop" }, "sytem"]
       ] as const
-      for (const [config, field] of cases) {
-        const result = yield* Effect.either(Discovery.Dns.make(config as unknown as Discovery.Dns.Config))
-        expect(Either.isLeft(result) && result.left).toMatchObject({ _tag: "DiscoveryConfigInvalid", provider: "dns", field })
-      }
+      yield* expectFieldErrors("dns", Discovery.Dns.make, cases)
     }))
 
   it.scopedLive("three nodes found through SRV records form one cluster, as with the static provider", () =>

@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import { Effect, Schedule, Stream } from "effect"
+import { Effect, Queue, Schedule, type Scope, Stream } from "effect"
 import type { DiscoveryUnavailable } from "../../ClusterError.js"
 import type { Peer } from "../../Discovery.js"
 
@@ -39,4 +39,33 @@ export const pollingWatch = (
   ).pipe(
     Stream.filterMap((found) => found),
     Stream.changesWith(samePeers)
+  )
+
+/**
+ * A `watch` for providers whose nodes announce themselves (NATS join/leave,
+ * mDNS announcements and goodbyes): listen first, then look up once, then
+ * apply each announcement, emitting the list when it changes. `listen` gets
+ * a callback to call from the library's handlers and runs in the stream's
+ * scope (its finalizers stop listening).
+ */
+export const announcedWatch = <E, E2>(
+  peers: Effect.Effect<ReadonlyArray<Peer>, E>,
+  listen: (announce: (joined: boolean, peer: Peer) => void) => Effect.Effect<void, E2, Scope.Scope>
+): Stream.Stream<ReadonlyArray<Peer>, E | E2> =>
+  Stream.unwrapScoped(
+    Effect.gen(function*() {
+      const events = yield* Queue.unbounded<readonly [joined: boolean, peer: Peer]>()
+      // Listening before the lookup, so no announcement in between is missed.
+      yield* listen((joined, peer) => events.unsafeOffer([joined, peer]))
+      const known = new Map((yield* peers).map((peer) => [peer.nodeId, peer] as const))
+      const current = () => normalize(known.values())
+      return Stream.concat(
+        Stream.succeed(current()),
+        Stream.fromQueue(events).pipe(Stream.map(([joined, peer]) => {
+          if (joined) known.set(peer.nodeId, peer)
+          else known.delete(peer.nodeId)
+          return current()
+        }))
+      ).pipe(Stream.changesWith(samePeers))
+    })
   )
