@@ -23,6 +23,8 @@ export interface KubeApi {
   readonly pods: Array<FakePod>
   /** When set, the raw body of every answer. */
   body: string | undefined
+  /** Send the answer in chunks, without a content-length (as a streaming API server may). */
+  chunked: boolean
   readonly requests: () => number
 }
 
@@ -54,7 +56,7 @@ export const startKubeApi = (token: string): Effect.Effect<KubeApi, never, Scope
   Effect.acquireRelease(
     Effect.async<KubeApi & { readonly close: () => void }>((resume) => {
       let requests = 0
-      const api = { pods: [] as Array<FakePod>, body: undefined as string | undefined }
+      const api = { pods: [] as Array<FakePod>, body: undefined as string | undefined, chunked: false }
       const server = createServer((req, res) => {
         requests++
         const url = new URL(req.url ?? "/", "http://127.0.0.1")
@@ -69,8 +71,11 @@ export const startKubeApi = (token: string): Effect.Effect<KubeApi, never, Scope
         }
         const selector = url.searchParams.get("labelSelector") ?? ""
         const items = api.pods.filter((pod) => pod.namespace === route[1] && matches(pod.labels, selector)).map(toJson)
+        const body = api.body ?? JSON.stringify({ kind: "PodList", apiVersion: "v1", items })
         res.writeHead(200, { "content-type": "application/json" })
-          .end(api.body ?? JSON.stringify({ kind: "PodList", apiVersion: "v1", items }))
+        if (!api.chunked) return res.end(body)
+        for (let at = 0; at < body.length; at += 512) res.write(body.slice(at, at + 512))
+        res.end()
       })
       server.listen(0, "127.0.0.1", () => {
         const address = server.address()

@@ -35,7 +35,7 @@
 import { isIPv4 } from "node:net"
 import type { Answer } from "dns-packet"
 import type * as MulticastDns from "multicast-dns"
-import { Effect, Layer, Schema, type Scope } from "effect"
+import { Effect, Layer, Runtime, Schema, type Scope } from "effect"
 import {
   type DiscoveryConfigInvalid,
   type DiscoveryPackageMissing,
@@ -136,6 +136,8 @@ export const make = (
     const create = module.default
     const unavailable = (reason: string) => new DiscoveryUnavailable({ provider, reason })
     const serviceType = `_${settings.service}._tcp.local`
+    // Socket errors after start are logged through the caller's logger, not the default one.
+    const runFork = Runtime.runFork(yield* Effect.runtime<never>())
 
     const mdns: MulticastDns.MulticastDNS = yield* Effect.acquireRelease(
       Effect.async<MulticastDns.MulticastDNS, DiscoveryUnavailable>((resume) => {
@@ -151,7 +153,7 @@ export const make = (
         socket.once("error", failed)
         socket.once("ready", () => {
           socket.off("error", failed)
-          socket.on("error", (error) => Effect.runFork(Effect.logWarning("discovery (mdns): socket error", error)))
+          socket.on("error", (error) => runFork(Effect.logWarning("discovery (mdns): socket error", error)))
           resume(Effect.succeed(socket))
         })
       }),

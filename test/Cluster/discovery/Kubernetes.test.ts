@@ -84,6 +84,12 @@ describe("I8 discovery: Kubernetes", () => {
       const big = yield* Effect.flip((yield* make({ ...config, maxResponseBytes: 1024 })).peers)
       expect(big).toMatchObject({ _tag: "DiscoveryUnavailable", provider: "kubernetes" })
       expect(big.message).toContain("exceeds 1024")
+      // Without a content-length the limit holds while reading, before anything is parsed.
+      api.chunked = true
+      const streamed = yield* Effect.flip((yield* make({ ...config, maxResponseBytes: 1024 })).peers)
+      expect(streamed.message).toContain("pod list exceeds 1024 bytes")
+      api.body = undefined
+      expect((yield* (yield* make(config)).peers).map((peer) => peer.nodeId)).toEqual(["shop-0"])
     }))
 
   it.effect("bad config fails with DiscoveryConfigInvalid naming the field", () =>
