@@ -19,7 +19,20 @@
  * @since 0.1.0
  */
 import type { SocketServerError } from "@effect/platform/SocketServer"
-import { Cause, type Clock, Duration, Effect, Either, Exit, Option, Runtime, Schedule, Schema, type Scope } from "effect"
+import {
+  Cause,
+  type Clock,
+  Duration,
+  Effect,
+  Either,
+  Exit,
+  Option,
+  Runtime,
+  Schedule,
+  Schema,
+  type Scope,
+  type Tracer
+} from "effect"
 import { ActorError, ActorNotFound, DecodeError, InvalidArgument, isActorError } from "../Errors.js"
 import type { Tagged } from "../Message.js"
 import type * as Pid from "../Pid.js"
@@ -32,6 +45,7 @@ import { pack, unpack } from "./internal/msgpack.js"
 import { FrameType, frameWithId } from "./internal/frame.js"
 import { hashToken, Inbound, type InboundServer, type Limits } from "./internal/inbound.js"
 import type { Node } from "./internal/node.js"
+import { currentTracer, endSpan, receiveSpan } from "./internal/trace.js"
 
 /**
  * What a server counted since it started.
@@ -77,6 +91,9 @@ const encodeControlSuccess = (request: Protocol.ControlRequest, value: unknown):
 
 const decodeControl = Schema.decodeUnknownEither(Protocol.ControlRequest)
 
+/** A reply: `[0, value]` or `[1, encoded ActorError]`. */
+type ReplyPayload = readonly [0, unknown] | readonly [1, unknown]
+
 /** @internal */
 export class Server implements InboundServer {
   readonly connections = new Set<Inbound>()
@@ -89,6 +106,8 @@ export class Server implements InboundServer {
   private ending: Array<{ readonly link: Transport.Link; readonly until: number }> = []
   /** How often the handshake and idle deadlines are checked (by `serve`, on the Clock). */
   readonly sweepEvery: number
+  /** Spans for calls that arrive with a trace context; undefined (no spans) without a tracer. */
+  tracer: Tracer.Tracer | undefined = undefined
   tlsRefused: () => number = () => 0
 
   constructor(
@@ -232,7 +251,9 @@ export class Server implements InboundServer {
   handle(connection: Inbound, type: number, body: Buffer): boolean {
     switch (type) {
       case FrameType.Tells:
-        return this.tells(connection, body)
+        return this.tells(connection, body, false)
+      case FrameType.TracedTells:
+        return this.tells(connection, body, true)
       case FrameType.Ask:
         return this.ask(connection, body)
       case FrameType.Control:
@@ -242,43 +263,78 @@ export class Server implements InboundServer {
     }
   }
 
-  private tells(connection: Inbound, body: Buffer): boolean {
+  /** `Tells`: `[to, from, messages]` triples; `TracedTells`: `[to, from, messages, traceparents]`. */
+  private tells(connection: Inbound, body: Buffer, traced: boolean): boolean {
     const flat = unpack(body.subarray(1))
-    if (!Array.isArray(flat) || flat.length % 3 !== 0) return false
-    const node = this.node
-    for (let i = 0; i < flat.length; i += 3) {
+    const stride = traced ? 4 : 3
+    if (!Array.isArray(flat) || flat.length % stride !== 0) return false
+    for (let i = 0; i < flat.length; i += stride) {
       const to: unknown = flat[i]
       const from: unknown = flat[i + 1]
       const messages: unknown = flat[i + 2]
       if (typeof to !== "string" || typeof from !== "string" || !Array.isArray(messages)) return false
-      const cell = node.resolve(to)
-      if (cell === undefined) {
-        if (node.divertTells(to, from, messages)) {
-          connection.settled(to, messages.length)
-          continue
+      if (!traced) this.deliver(connection, to, from, messages)
+      else {
+        const traces: unknown = flat[i + 3]
+        if (!Array.isArray(traces) || traces.length !== messages.length || !traces.every((t) => typeof t === "string")) {
+          return false
         }
-        const reason = node.notFoundReason(to)
-        for (const message of messages) node.deadletter(to, message, from, reason)
-        connection.settled(to, messages.length)
-        continue
+        if (this.tracer === undefined) this.deliver(connection, to, from, messages)
+        else this.deliverTraced(this.tracer, connection, to, from, messages, traces as Array<string>)
       }
-      const sender = node.senderOf(from)
-      const protocol = cell.def.protocol
-      let accepted = 0
-      for (const encoded of messages) {
-        const message = Codec.decodeMessage(protocol, encoded, node.pool.decodeContext)
-        if (Either.isLeft(message)) node.deadletter(to, encoded, from, message.left)
-        // A refusal (stopped, mailbox full) is published as a deadletter by `send`.
-        else if (cell.send(message.right, sender, undefined) === undefined) accepted++
-      }
-      if (accepted > 0) connection.delivered(cell, to, accepted)
-      if (accepted < messages.length) connection.settled(to, messages.length - accepted)
     }
     this.armCredit(connection)
     return true
   }
 
-  private reply(connection: Inbound, id: number, payload: readonly [0, unknown] | readonly [1, unknown]): void {
+  /** Delivers tells into their target synchronously, as a local tell would. */
+  private deliver(connection: Inbound, to: string, from: string, messages: Array<unknown>): void {
+    const node = this.node
+    const cell = node.resolve(to)
+    if (cell === undefined) {
+      if (node.divertTells(to, from, messages)) {
+        connection.settled(to, messages.length)
+        return
+      }
+      const reason = node.notFoundReason(to)
+      for (const message of messages) node.deadletter(to, message, from, reason)
+      connection.settled(to, messages.length)
+      return
+    }
+    const sender = node.senderOf(from)
+    const protocol = cell.def.protocol
+    let accepted = 0
+    for (const encoded of messages) {
+      const message = Codec.decodeMessage(protocol, encoded, node.pool.decodeContext)
+      if (Either.isLeft(message)) node.deadletter(to, encoded, from, message.left)
+      // A refusal (stopped, mailbox full) is published as a deadletter by `send`.
+      else if (cell.send(message.right, sender, undefined) === undefined) accepted++
+    }
+    if (accepted > 0) connection.delivered(cell, to, accepted)
+    if (accepted < messages.length) connection.settled(to, messages.length - accepted)
+  }
+
+  /** `deliver`, one message at a time, each in a `consumer` span that is a child of its sender's span. */
+  private deliverTraced(
+    tracer: Tracer.Tracer,
+    connection: Inbound,
+    to: string,
+    from: string,
+    messages: Array<unknown>,
+    traces: Array<string>
+  ): void {
+    for (let j = 0; j < messages.length; j++) {
+      const tag = Codec.encodedTag(messages[j])
+      const span = receiveSpan(tracer, this.clock, `remote.receive ${tag}`, traces[j]!, "consumer", {
+        "actor.address": to,
+        "message.tag": tag
+      })
+      this.deliver(connection, to, from, [messages[j]])
+      endSpan(span, this.clock)
+    }
+  }
+
+  private reply(connection: Inbound, id: number, payload: ReplyPayload): void {
     connection.send(frameWithId(FrameType.Reply, id, pack(payload)))
   }
 
@@ -286,32 +342,56 @@ export class Server implements InboundServer {
     if (body.length < 5) return false
     const id = body.readUInt32BE(1)
     const payload = unpack(body.subarray(5))
-    if (!Array.isArray(payload) || payload.length !== 4) return false
-    const [to, from, encoded, timeoutMillis] = payload as Array<unknown>
+    // `[to, from, message, timeoutMillis]`, and a `traceparent` from a node that traces.
+    if (!Array.isArray(payload) || (payload.length !== 4 && payload.length !== 5)) return false
+    const [to, from, encoded, timeoutMillis, trace] = payload as Array<unknown>
     if (typeof to !== "string" || typeof from !== "string") return false
+    if (trace !== undefined && typeof trace !== "string") return false
+    const answer = trace === undefined || this.tracer === undefined
+      ? (result: ReplyPayload) => this.reply(connection, id, result)
+      : this.tracedAnswer(this.tracer, connection, id, to, encoded, trace)
     if (typeof timeoutMillis !== "number" || !(timeoutMillis > 0) || !Number.isFinite(timeoutMillis)) {
-      this.reply(connection, id, [1, wire(new InvalidArgument({ reason: `ask timeout must be positive, got ${String(timeoutMillis)}` }))])
+      answer([1, wire(new InvalidArgument({ reason: `ask timeout must be positive, got ${String(timeoutMillis)}` }))])
       return true
     }
     const node = this.node
     const cell = node.resolve(to)
-    if (cell !== undefined) return this.askCell(connection, id, cell, to, from, encoded, timeoutMillis)
+    if (cell !== undefined) return this.askCell(answer, cell, to, from, encoded, timeoutMillis)
     const diverted = node.divertAsk(
       to,
-      (grain) => this.askCell(connection, id, grain, to, from, encoded, timeoutMillis),
-      (error) => this.reply(connection, id, [1, wire(error)])
+      (grain) => this.askCell(answer, grain, to, from, encoded, timeoutMillis),
+      (error) => answer([1, wire(error)])
     )
     if (!diverted) {
       node.deadletter(to, encoded, from, node.notFoundReason(to))
-      this.reply(connection, id, [1, wire(new ActorNotFound({ actorName: to }))])
+      answer([1, wire(new ActorNotFound({ actorName: to }))])
     }
     return true
   }
 
-  /** Offers an ask to the cell it is for. */
-  private askCell(
+  /** Replies to an ask that came with a trace context: a `server` span, a child of the caller's, until the reply. */
+  private tracedAnswer(
+    tracer: Tracer.Tracer,
     connection: Inbound,
     id: number,
+    to: string,
+    encoded: unknown,
+    trace: string
+  ): (result: ReplyPayload) => void {
+    const tag = Codec.encodedTag(encoded)
+    const span = receiveSpan(tracer, this.clock, `remote.handle ${tag}`, trace, "server", {
+      "actor.address": to,
+      "message.tag": tag
+    })
+    return (result) => {
+      endSpan(span, this.clock, result[0] === 1 ? result[1] : undefined)
+      this.reply(connection, id, result)
+    }
+  }
+
+  /** Offers an ask to the cell it is for; `answer` sends the reply. */
+  private askCell(
+    answer: (result: ReplyPayload) => void,
     cell: Cell,
     to: string,
     from: string,
@@ -322,7 +402,7 @@ export class Server implements InboundServer {
     const decoded = Codec.decodeMessage(cell.def.protocol, encoded, node.pool.decodeContext)
     if (Either.isLeft(decoded)) {
       node.deadletter(to, encoded, from, decoded.left)
-      this.reply(connection, id, [
+      answer([
         1,
         wire(new DecodeError({ address: cell.addressString(), messageTag: Codec.encodedTag(encoded), reason: decoded.left }))
       ])
@@ -330,14 +410,14 @@ export class Server implements InboundServer {
     }
     const message = decoded.right
     const handle = new AskHandle(
-      (effect) => this.reply(connection, id, this.askReply(cell, message, effect)),
+      (effect) => answer(this.askReply(cell, message, effect)),
       cell,
       message,
       timeoutMillis,
       node.senderOf(from) as unknown as Pid.Pid<never> | undefined
     )
     const error = cell.offerAsk(message, handle.sender, handle)
-    if (error !== undefined) this.reply(connection, id, [1, wire(error)])
+    if (error !== undefined) answer([1, wire(error)])
     return true
   }
 
@@ -412,6 +492,7 @@ export const serve = (
   Effect.gen(function*() {
     const runtime = yield* Effect.interruptible(Effect.runtime<never>())
     const server = new Server(node, options.limits, options.token, runtime, yield* Effect.clock)
+    server.tracer = yield* currentTracer
     yield* Effect.addFinalizer(() => Effect.sync(() => server.close()))
     // On the Clock of the caller, so a TestClock drives the handshake and idle timeouts.
     yield* Effect.forkScoped(Effect.interruptible(
