@@ -34,7 +34,7 @@ import type {
 import type { FailureOf, ReplyOf, Tagged } from "../Message.js"
 import type { AskOptions, Pid } from "../Pid.js"
 import type { NodeInfo } from "./Protocol.js"
-import { makePool } from "./internal/connection.js"
+import { makePool, type Pool } from "./internal/connection.js"
 import * as Ops from "./internal/ops.js"
 
 /**
@@ -78,6 +78,29 @@ export interface Service {
 export class RemoteClient extends Context.Tag("effect-actors/RemoteClient")<RemoteClient, Service>() {}
 
 /**
+ * A connection pool for a process without an actor system, closed with the
+ * scope; undeliverable tells are logged (there is no event stream).
+ *
+ * @internal
+ */
+export const clientPool = (options: Ops.ClientOptions): Effect.Effect<Pool, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    // The pool's fibers must stay interruptible even when built inside `acquireRelease`.
+    const runtime = yield* Effect.interruptible(Effect.runtime<never>())
+    const transport = yield* Ops.transportOf(options.tls === undefined ? {} : { client: options.tls })
+    // No system here to publish events on: log them.
+    const log = (text: string) => Runtime.runFork(runtime)(Effect.logWarning(text))
+    const settings = Ops.poolSettings(options, transport, {
+      onUndelivered: (to, _message, reason) => log(`deadletter to ${to.toString()}: ${reason}`),
+      onUnconfirmed: (node, counts) =>
+        log(`connection to ${node} lost with tells unconfirmed: ${counts.map((c) => `${c.target}: ${c.count}`).join(", ")}`),
+      onTerminated: () => {},
+      onLost: () => {}
+    })
+    return yield* makePool(settings, "", runtime)
+  })
+
+/**
  * Builds a client in the current scope (closing it closes the connections).
  *
  * @example
@@ -94,19 +117,7 @@ export class RemoteClient extends Context.Tag("effect-actors/RemoteClient")<Remo
  */
 export const make = (options: Ops.ClientOptions = {}): Effect.Effect<Service, never, Scope.Scope> =>
   Effect.gen(function*() {
-    // The pool's fibers must stay interruptible even when built inside `acquireRelease`.
-    const runtime = yield* Effect.interruptible(Effect.runtime<never>())
-    const transport = yield* Ops.transportOf(options.tls === undefined ? {} : { client: options.tls })
-    // No system here to publish events on: log them.
-    const log = (text: string) => Runtime.runFork(runtime)(Effect.logWarning(text))
-    const settings = Ops.poolSettings(options, transport, {
-      onUndelivered: (to, _message, reason) => log(`deadletter to ${to.toString()}: ${reason}`),
-      onUnconfirmed: (node, counts) =>
-        log(`connection to ${node} lost with tells unconfirmed: ${counts.map((c) => `${c.target}: ${c.count}`).join(", ")}`),
-      onTerminated: () => {},
-      onLost: () => {}
-    })
-    const pool = yield* makePool(settings, "", runtime)
+    const pool = yield* clientPool(options)
     const pidOf = (address: Ops.AddressInput) => Ops.pidOf(pool, address, undefined)
     const service: Service = {
       tell: (address, message) =>

@@ -16,6 +16,7 @@ import { build, nodeAddress } from "./build.js"
 import { incarnationKey, NodeView, parseNodeAddress } from "./directory.js"
 import { defaultGrainSettings } from "./grains.js"
 import { exportMembership } from "./metrics.js"
+import * as Gateway from "./gateway.js"
 import { Redeployer } from "./redeploy.js"
 
 /** The name of each node's control actor (spawned outside the directory: every node has one). */
@@ -199,6 +200,13 @@ export const make = (
         view.members().filter((member) => member.status === "up" || member.status === "leaving")
       ),
       leave
+    }
+    // The gateway for clients outside the cluster (spawned outside the directory: every node has one).
+    const here = parseNodeAddress(yield* nodeAddress)
+    if (here !== undefined) {
+      impl.cluster = undefined
+      yield* Effect.orDie(system.spawn(Gateway.make(service, options.nodeId, here), Gateway.gatewayName))
+      impl.cluster = directory
     }
     return [service, membership] as const
   })
