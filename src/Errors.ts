@@ -423,6 +423,76 @@ export class ClusterSuspended extends Schema.TaggedError<ClusterSuspended>()("Cl
 }
 
 /**
+ * A node refused to activate one more grain (virtual actor): it already
+ * holds `limit` resident grains (`Cluster.Options.grains.maxResident`). The
+ * message was not processed: try again after a while (idle grains
+ * passivate), or spread the load over more nodes. Asks fail with it; a tell
+ * that reached another node's cap is a deadletter there.
+ *
+ * @example
+ * ```ts
+ * // TooManyGrains: node node-a holds 10000 grains (its limit); refused to activate Cart/42
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class TooManyGrains extends Schema.TaggedError<TooManyGrains>()("TooManyGrains", {
+  node: Schema.String,
+  grain: Schema.String,
+  limit: Schema.Number
+}) {
+  override get message(): string {
+    return `node ${this.node} holds ${this.limit} grains (its limit); refused to activate ${this.grain}`
+  }
+}
+
+/**
+ * The grain is active on another node: the node that was asked holds no
+ * activation of it and answers where it lives. A grain reference follows
+ * it (at most 3 hops) and remembers it, so callers rarely see this error.
+ *
+ * @example
+ * ```ts
+ * // GrainMoved: grain Cart/42 is active on node node-b (effect-actors://b@127.0.0.1:4001/~Cart~~42)
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class GrainMoved extends Schema.TaggedError<GrainMoved>()("GrainMoved", {
+  grain: Schema.String,
+  node: Schema.String,
+  /** The address of the activation. */
+  address: Schema.String
+}) {
+  override get message(): string {
+    return `grain ${this.grain} is active on node ${this.node} (${this.address})`
+  }
+}
+
+/**
+ * No live node of the cluster satisfies a placement: no member runs the
+ * kind (with the role asked), or the named node is not a live member that
+ * runs it.
+ *
+ * @example
+ * ```ts
+ * // PlacementFailed: no live node can run kind Worker for "w-1" (placement node:node-z): node-z is not a live member
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class PlacementFailed extends Schema.TaggedError<PlacementFailed>()("PlacementFailed", {
+  kind: Schema.String,
+  actorName: Schema.String,
+  placement: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `no live node can run kind ${this.kind} for ${JSON.stringify(this.actorName)} (placement ${this.placement}): ${this.reason}`
+  }
+}
+
+/**
  * Errors a spawn can fail with (`ClusterSuspended` only in a cluster).
  *
  * @since 0.1.0
@@ -499,7 +569,10 @@ export const ActorError = Schema.Union(
   NodeUnreachable,
   Unauthorized,
   ExpectationFailed,
-  ClusterSuspended
+  ClusterSuspended,
+  TooManyGrains,
+  GrainMoved,
+  PlacementFailed
 )
 
 /**

@@ -25,7 +25,7 @@
  * ```
  * @since 0.1.0
  */
-import { Metric, type Option } from "effect"
+import { Metric, MetricBoundaries, type Option } from "effect"
 
 /**
  * A snapshot of one actor's counters.
@@ -174,4 +174,66 @@ export const stashSize = Metric.gauge("effect_actors_stash_size", { description:
  */
 export const lastProcessingMillis = Metric.gauge("effect_actors_last_processing_ms", {
   description: "processing time of the last message"
+})
+
+/**
+ * How long each message took to process, in milliseconds (histogram, tagged
+ * `system`; recorded per message only with `metrics: { processingTime: true }`,
+ * which costs two clock reads and one bucket update per message).
+ *
+ * @example
+ * ```ts
+ * ActorSystem.layer({ name: "shop", metrics: { processingTime: true } })
+ * // exported as effect_actors_processing_time_ms_bucket / _sum / _count
+ * ```
+ * @since 0.1.0
+ * @category metrics
+ */
+export const processingTime = Metric.histogram(
+  "effect_actors_processing_time_ms",
+  MetricBoundaries.exponential({ start: 0.01, factor: 2.5, count: 16 }),
+  "message processing time in milliseconds"
+)
+
+/**
+ * Restarts of every actor of a system (counter).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const actorRestarts = Metric.counter("effect_actors_restarts_total", {
+  description: "actor restarts"
+})
+
+/**
+ * Messages waiting in the mailboxes of a system's top-level actors
+ * (gauge; one pass over them per export).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const mailboxDepth = Metric.gauge("effect_actors_mailbox_depth", {
+  description: "messages waiting in top-level mailboxes"
+})
+
+/**
+ * Members of the cluster as this node sees them, tagged `status` (`up`,
+ * `leaving`) and `system` (gauge; updated on every membership change).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const clusterMembers = Metric.gauge("effect_actors_cluster_members", {
+  description: "live members of the cluster, by status"
+})
+
+/**
+ * Whether this node may run cluster actors now: 1 while `up` or `leaving`,
+ * 0 while suspended or after it left (gauge, tagged `system`).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const clusterActive = Metric.gauge("effect_actors_cluster_active", {
+  description: "1 while this node runs cluster actors"
 })

@@ -2,27 +2,12 @@ import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import { Actor, ActorSystem, type Errors, Pid } from "../src/index.js"
 import type { RemotePid } from "../src/Remoting/internal/connection.js"
+import { Collector, PingTo, Pong, Pongs } from "./fixtures/replyTo.js"
 import { GetCount, type Increment } from "./helpers.js"
-
-class Pong extends Schema.TaggedClass<Pong>()("Pong", { n: Schema.Number }) {}
-class Pongs extends Schema.TaggedRequest<Pongs>()("Pongs", {
-  payload: {},
-  success: Schema.Array(Schema.Number),
-  failure: Schema.Never
-}) {}
-class PingTo extends Schema.TaggedClass<PingTo>()("PingTo", { n: Schema.Number, replyTo: Pid.schema([Pong]) }) {}
 
 const Replier = Actor.make("Replier", {
   protocol: [PingTo],
   receive: { PingTo: (msg) => Effect.ignore(msg.replyTo.tell(new Pong({ n: msg.n + 1 }))) }
-})
-const Collector = Actor.make("Collector", {
-  protocol: [Pong, Pongs],
-  initialState: () => [] as Array<number>,
-  receive: {
-    Pong: (msg, ctx) => ctx.update((list) => [...list, msg.n]),
-    Pongs: (_, ctx) => ctx.get
-  }
 })
 
 describe("Pid.schema locally", () => {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
 import {
-  Clock,
   Duration,
   Effect,
   Either,
@@ -13,25 +12,12 @@ import {
   Scope,
   TestClock
 } from "effect"
-import { Actor, ActorSystem, Scheduler } from "../src/index.js"
+import { ActorSystem, Scheduler } from "../src/index.js"
+import { GetTicks, makeRecorder, Tick } from "./fixtures/recorder.js"
 
-class Tick extends Schema.TaggedClass<Tick>()("Tick", {}) {}
 class Other extends Schema.TaggedClass<Other>()("Other", {}) {}
-class GetTicks extends Schema.TaggedRequest<GetTicks>()("GetTicks", {
-  payload: {},
-  success: Schema.Array(Schema.Number),
-  failure: Schema.Never
-}) {}
 
-/** Records the clock time of every Tick it receives. */
-const Recorder = Actor.make("Recorder", {
-  protocol: [Tick, GetTicks],
-  initialState: (): ReadonlyArray<number> => [],
-  receive: {
-    Tick: (_, ctx) => Effect.flatMap(Clock.currentTimeMillis, (now) => ctx.update((ticks) => [...ticks, now])),
-    GetTicks: (_, ctx) => ctx.get
-  }
-})
+const Recorder = makeRecorder()
 
 const setup = (options?: { readonly passivateAfter?: Duration.DurationInput }) =>
   Effect.gen(function*() {

@@ -44,6 +44,7 @@ import type {
   AskError,
   InvalidArgument,
   KindNotRegistered,
+  PlacementFailed,
   RemoteError,
   SpawnError,
   TellError,
@@ -89,6 +90,41 @@ export interface SpawnOptions {
 }
 
 /**
+ * How `spawnOn` picks the node of a spawn among the live members that run
+ * the kind (and have its role):
+ *
+ * - `"round-robin"`: each spawn goes to the next member in node id order
+ *   (each node walks the members starting after itself, so spawns from all
+ *   nodes spread evenly over the cluster; no store call);
+ * - `"random"`: a member drawn with Effect's `Random`;
+ * - `"local"`: this node (it must run the kind and have the role);
+ * - `"least-load"`: the member running the fewest actors now (asked over
+ *   remoting with `NodeInfo`; members that do not answer are skipped);
+ * - `{ node: "node-b" }`: that node.
+ *
+ * None fits: `PlacementFailed`, saying why.
+ *
+ * @example
+ * ```ts
+ * cluster.spawnOn("Worker", "w-1", { placement: "least-load", role: "gpu" })
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export type Placement = "round-robin" | "random" | "local" | "least-load" | { readonly node: string }
+
+/**
+ * The options of `spawnOn`: the traveling spawn options and a placement.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SpawnOnOptions extends SpawnOptions {
+  /** How to pick the node (default: this node if it runs the kind, else rendezvous hashing on the name). */
+  readonly placement?: Placement
+}
+
+/**
  * An actor definition of any protocol and state, as a kind a node can run.
  * (`any` as in Effect's own `Schema.Schema.Any`: a list of definitions with
  * different protocols and states has no narrower common type, since both
@@ -125,6 +161,37 @@ export interface Options<R = never> extends Omit<Membership.Config, "address" | 
   readonly reconcileInterval?: Duration.DurationInput
   /** Most names per store statement (claims, lookups, adoptions) (500). */
   readonly maxBatch?: number
+  /**
+   * The role a node must have to run a kind, by kind name (declare the same
+   * on every node): spawns of the kind without a `role` of their own take it.
+   * A node's own roles are `roles`.
+   */
+  readonly kindRoles?: { readonly [kind: string]: string }
+  /** How this node runs grains (virtual actors, see `Service.grain`). */
+  readonly grains?: GrainOptions
+}
+
+/**
+ * How a node runs grains.
+ *
+ * @example
+ * ```ts
+ * Cluster.layer({ nodeId: "a", kinds: [Cart], grains: { maxResident: 50_000, passivateAfter: "2 minutes", eager: ["Cart"] } })
+ * ```
+ * @since 0.1.0
+ * @category models
+ */
+export interface GrainOptions {
+  /**
+   * Grains resident on this node at most (100,000). One more activation
+   * fails with `TooManyGrains` before touching the store: an activation
+   * storm is pushed back to its callers instead of exhausting the node.
+   */
+  readonly maxResident?: number
+  /** A grain whose definition sets no `passivateAfter` stops after this long idle (5 minutes). */
+  readonly passivateAfter?: Duration.DurationInput
+  /** Kinds whose grains survivors re-activate at once when their node dies (default: none, they come back on their next message). */
+  readonly eager?: ReadonlyArray<string>
 }
 
 /**
@@ -157,6 +224,17 @@ export interface Service {
     name: string,
     options?: SpawnOptions
   ): Effect.Effect<Pid.Pid, SpawnError | InvalidArgument | KindNotRegistered | RemoteError>
+  /**
+   * Spawns a kind on the node a placement picks (round-robin, random,
+   * local, least-load or a named node) among the live members that run it
+   * and have its role (the spawn's `role`, else the kind's `kindRoles`
+   * entry). No member fits: `PlacementFailed`.
+   */
+  spawnOn(
+    kind: string | Kind<any>,
+    name: string,
+    options?: SpawnOnOptions
+  ): Effect.Effect<Pid.Pid, SpawnError | InvalidArgument | KindNotRegistered | RemoteError | PlacementFailed>
   /** Spawns, or answers the PID of the live actor that already holds the name, wherever it runs. */
   getOrSpawn<M extends Tagged, S, R>(
     definition: Actor.Definition<M, S, R>,
@@ -188,6 +266,23 @@ export interface Service {
   ): Effect.Effect<ReplyOf<Q>, FailureOf<Q> | AskError | UnknownMessage | ActorNotFound | StoreUnavailable>
   /** Stops the actor of a name wherever it runs (its name is released). */
   stop(name: string): Effect.Effect<void, ActorNotFound | StoreUnavailable>
+  /**
+   * The reference of a grain (virtual actor): the actor of `definition`'s
+   * kind with identity `id`, which nobody spawns. The reference is always
+   * valid: its first message activates the grain on its owner (rendezvous
+   * over the live nodes that run the kind; one store write), later ones go
+   * straight to it; it passivates when idle and comes back on its next
+   * message, on a survivor if its node died. Fails with `InvalidArgument`
+   * only for an id that cannot be a name (empty, or too long). Sends fail
+   * with `TooManyGrains` when the owner is at its cap, with
+   * `KindNotRegistered` when no live node runs the kind.
+   */
+  grain<M extends Tagged, S, R>(
+    definition: Actor.Definition<M, S, R>,
+    id: string
+  ): Effect.Effect<Pid.Pid<M>, InvalidArgument>
+  /** Grains active on this node now. */
+  readonly residentGrains: Effect.Effect<number>
   /** The live members of the cluster (last view), oldest first. */
   readonly nodes: Effect.Effect<ReadonlyArray<Member>>
   /**
@@ -288,6 +383,42 @@ export const sendSync = <Q extends Tagged & Schema.WithResult.All>(
   options?: Pid.AskOptions
 ): Effect.Effect<ReplyOf<Q>, FailureOf<Q> | AskError | UnknownMessage | ActorNotFound | StoreUnavailable, Cluster> =>
   Effect.flatMap(Cluster, (cluster) => cluster.sendSync(name, request, options))
+
+/**
+ * The reference of a grain (virtual actor) of the cluster: always valid;
+ * its first message activates it on its owner node.
+ *
+ * @example
+ * ```ts
+ * const cart = yield* Cluster.grain(Cart, "customer-42")
+ * yield* cart.tell(new AddItem({ sku: "tea" }))
+ * const items = yield* cart.ask(new GetItems())
+ * ```
+ * @since 0.1.0
+ * @category grains
+ */
+export const grain = <M extends Tagged, S, R>(
+  definition: Actor.Definition<M, S, R>,
+  id: string
+): Effect.Effect<Pid.Pid<M>, InvalidArgument, Cluster> =>
+  Effect.flatMap(Cluster, (cluster) => cluster.grain(definition, id))
+
+/**
+ * Spawns a kind on the node a placement picks.
+ *
+ * @example
+ * ```ts
+ * const pid = yield* Cluster.spawnOn("Worker", "w-1", { placement: "round-robin" })
+ * ```
+ * @since 0.1.0
+ * @category spawning
+ */
+export const spawnOn = (
+  kind: string | Kind<any>,
+  name: string,
+  options?: SpawnOnOptions
+): Effect.Effect<Pid.Pid, SpawnError | InvalidArgument | KindNotRegistered | RemoteError | PlacementFailed, Cluster> =>
+  Effect.flatMap(Cluster, (cluster) => cluster.spawnOn(kind, name, options))
 
 /**
  * Spawns a cluster actor on this node.

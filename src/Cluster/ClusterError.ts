@@ -51,3 +51,50 @@ export class DiscoveryUnavailable extends Schema.TaggedError<DiscoveryUnavailabl
     return `discovery (${this.provider}) unavailable: ${this.reason}`
   }
 }
+
+/**
+ * A discovery provider's configuration does not decode: `field` names the
+ * offending field (a dotted path, e.g. `port` or `servers.1`), `reason` says
+ * what was expected. Raised when the provider's layer is built, before any
+ * network traffic.
+ *
+ * @example
+ * ```ts
+ * Discovery.Dns.layer({ name: "nodes.shop.local", type: "A", port: 70000 })
+ * // fails with DiscoveryConfigInvalid: discovery (dns) config field "port": Expected ... 65535 ...
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class DiscoveryConfigInvalid extends Schema.TaggedError<DiscoveryConfigInvalid>()("DiscoveryConfigInvalid", {
+  provider: Schema.String,
+  field: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `discovery (${this.provider}) config field "${this.field}": ${this.reason}`
+  }
+}
+
+/**
+ * A discovery provider needs an optional peer dependency that is not
+ * installed (`@nats-io/transport-node` for NATS, `multicast-dns` for mDNS).
+ * Static, DNS and Kubernetes discovery never need one.
+ *
+ * @example
+ * ```ts
+ * new DiscoveryPackageMissing({ provider: "nats", package: "@nats-io/transport-node", reason: "Cannot find package" })
+ * // message: discovery (nats) needs the package "@nats-io/transport-node": npm install @nats-io/transport-node
+ * ```
+ * @since 0.1.0
+ * @category errors
+ */
+export class DiscoveryPackageMissing extends Schema.TaggedError<DiscoveryPackageMissing>()("DiscoveryPackageMissing", {
+  provider: Schema.String,
+  package: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `discovery (${this.provider}) needs the package "${this.package}": npm install ${this.package} (${this.reason})`
+  }
+}

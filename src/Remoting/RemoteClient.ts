@@ -34,7 +34,7 @@ import type {
 import type { FailureOf, ReplyOf, Tagged } from "../Message.js"
 import type { AskOptions, Pid } from "../Pid.js"
 import type { NodeInfo } from "./Protocol.js"
-import { Pool } from "./internal/connection.js"
+import { makePool } from "./internal/connection.js"
 import * as Ops from "./internal/ops.js"
 
 /**
@@ -106,8 +106,7 @@ export const make = (options: Ops.ClientOptions = {}): Effect.Effect<Service, ne
       onTerminated: () => {},
       onLost: () => {}
     })
-    const pool = new Pool(settings, runtime, "", yield* Effect.clock)
-    yield* Effect.addFinalizer(() => pool.close())
+    const pool = yield* makePool(settings, "", runtime)
     const pidOf = (address: Ops.AddressInput) => Ops.pidOf(pool, address, undefined)
     const service: Service = {
       tell: (address, message) =>

@@ -55,7 +55,7 @@ import { implOf } from "../internal/system.js"
 import type { NodeInfo } from "./Protocol.js"
 import * as Server from "./Server.js"
 import type * as Transport from "./Transport.js"
-import { Pool } from "./internal/connection.js"
+import { makePool, type Pool } from "./internal/connection.js"
 import { type AnyDefinition, Node } from "./internal/node.js"
 import * as Ops from "./internal/ops.js"
 
@@ -246,7 +246,7 @@ export const make = (
       onTerminated: (watcher, address, reason) => node?.remoteTerminated(watcher, address, reason),
       onLost: (remote, reason) => node?.nodeDown(remote, { reason })
     })
-    const pool = new Pool(settings, runtime, impl.name, yield* Effect.clock)
+    const pool = yield* makePool(settings, impl.name, runtime)
     const kinds = new Map<string, AnyDefinition>()
     for (const definition of options.kinds ?? []) kinds.set(definition.kind, definition as unknown as AnyDefinition)
     node = new Node(impl, pool, kinds, yield* Clock.currentTimeMillis)
@@ -261,10 +261,10 @@ export const make = (
     impl.host = options.advertisedHost ?? host
     impl.port = options.advertisedPort ?? served.port
     impl.remote = node
+    // Runs first: the pool (closed by its own finalizer) drains after the node stops serving.
     yield* Effect.addFinalizer(() =>
-      Effect.suspend(() => {
+      Effect.sync(() => {
         impl.remote = undefined
-        return pool.close()
       })
     )
     return makeService(pool, impl.host, impl.port, served.server)

@@ -22,7 +22,7 @@
 import * as Net from "node:net"
 import * as Tls from "node:tls"
 import { SocketServerError } from "@effect/platform/SocketServer"
-import { Context, Effect, Layer, type Scope } from "effect"
+import { type Clock, Context, Effect, Layer, Runtime, type Scope } from "effect"
 
 /**
  * TLS settings of a node (server side) or of a client. PEM strings or
@@ -71,7 +71,10 @@ export interface Link {
   readonly pendingBytes: number
   /** Closes at once; `onClose` follows. */
   close(): void
-  /** Closes once what was written has left. */
+  /**
+   * Closes once what was written has left. A peer that does not read can
+   * keep it half open: the owner calls `close` when it has waited enough.
+   */
   end(): void
   /** The peer's address, for logs. */
   readonly remote: string
@@ -171,8 +174,6 @@ const wrap = (socket: Net.Socket, handler: LinkHandler, tls: boolean, openEvent:
     },
     end: () => {
       socket.end()
-      // A peer that does not read must not keep the socket open.
-      setTimeout(() => socket.destroy(), 1000).unref()
     },
     remote: `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`
   }
@@ -371,6 +372,9 @@ export class TestTransport extends Context.Tag("effect-actors/Remoting/TestTrans
 /**
  * A transport for fault tests: TCP underneath (or `base`), with writes
  * that can be delayed or dropped and nodes that can be partitioned away.
+ * Delays run on the Clock of `runtime` (the default runtime's live clock
+ * unless given; `layerTest` uses the Clock of where it is built, so a
+ * `TestClock` drives them).
  *
  * @example
  * ```ts
@@ -381,24 +385,48 @@ export class TestTransport extends Context.Tag("effect-actors/Remoting/TestTrans
  * @since 0.1.0
  * @category testing
  */
-export const makeTest = (base: Service = makeTcp()): { readonly transport: Service; readonly controls: TestControls } => {
+export const makeTest = (
+  base: Service = makeTcp(),
+  runtime: Runtime.Runtime<never> = Runtime.defaultRuntime
+): { readonly transport: Service; readonly controls: TestControls } => {
   let delayMillis = 0
   let drop = 0
   const cut = new Set<string>()
   const links = new Map<string, Set<Link>>()
-  const faulty = (link: Link): Link => ({
-    write: (bytes) => {
-      if (drop > 0 && Math.random() < drop) return
-      if (delayMillis > 0) setTimeout(() => link.write(bytes), delayMillis)
-      else link.write(bytes)
-    },
-    get pendingBytes() {
-      return link.pendingBytes
-    },
-    close: () => link.close(),
-    end: () => link.end(),
-    remote: link.remote
-  })
+  const clock: Clock.Clock = Runtime.runSync(runtime)(Effect.clock)
+  const faulty = (link: Link): Link => {
+    // Delayed writes wait in order; one fiber per link writes each when it is due.
+    const queue: Array<{ readonly due: number; readonly bytes: Buffer }> = []
+    let draining = false
+    const drain: Effect.Effect<void> = Effect.suspend(() => {
+      const head = queue[0]
+      if (head === undefined) {
+        draining = false
+        return Effect.void
+      }
+      const wait = head.due - clock.unsafeCurrentTimeMillis()
+      if (wait > 0) return Effect.zipRight(Effect.sleep(wait), drain)
+      queue.shift()
+      link.write(head.bytes)
+      return drain
+    })
+    return {
+      write: (bytes) => {
+        if (drop > 0 && Math.random() < drop) return
+        if (delayMillis === 0 && queue.length === 0) return link.write(bytes)
+        queue.push({ due: clock.unsafeCurrentTimeMillis() + delayMillis, bytes })
+        if (draining) return
+        draining = true
+        Runtime.runFork(runtime)(drain)
+      },
+      get pendingBytes() {
+        return link.pendingBytes
+      },
+      close: () => link.close(),
+      end: () => link.end(),
+      remote: link.remote
+    }
+  }
   const controls: TestControls = {
     delay: (millis) => {
       delayMillis = millis
@@ -419,6 +447,7 @@ export const makeTest = (base: Service = makeTcp()): { readonly transport: Servi
     connect: (host, port, handler) => {
       const key = `${host}:${port}`
       if (cut.has(key)) {
+        // Not a timer: the handler must not hear of the close before `connect` has returned its link.
         setImmediate(() => handler.onClose("partitioned (test transport)"))
         return { write: () => {}, pendingBytes: 0, close: () => {}, end: () => {}, remote: key }
       }
@@ -456,8 +485,8 @@ export const makeTest = (base: Service = makeTcp()): { readonly transport: Servi
  * @category testing
  */
 export const layerTest: Layer.Layer<Transport | TestTransport> = Layer.effectContext(
-  Effect.sync(() => {
-    const { controls, transport } = makeTest()
+  Effect.map(Effect.runtime<never>(), (runtime) => {
+    const { controls, transport } = makeTest(makeTcp(), runtime)
     return Context.make(Transport, transport).pipe(Context.add(TestTransport, controls))
   })
 )

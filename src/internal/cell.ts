@@ -431,7 +431,11 @@ export class Cell extends LocalPid implements Runnable, AskTarget {
     this.current = undefined
     this.processed++
     this.system.processed++
-    if (this.system.processingTime) this.x!.lastNanos = this.timers.nanos() - this.x!.startedAt
+    if (this.system.processingTime) {
+      const nanos = this.timers.nanos() - this.x!.startedAt
+      this.x!.lastNanos = nanos
+      this.system.recordProcessing(nanos)
+    }
     if ((this.flags & HANDED_OFF) !== 0) {
       this.flags &= ~HANDED_OFF
       return

@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { type Clock, Context, Duration, Effect, Effectable, Exit, FiberRef, FiberRefs, type HashMap, MetricLabel, type Option, type Runtime } from "effect"
+import { type Clock, Context, Duration, Effect, Effectable, Exit, FiberRef, FiberRefs, type HashMap, Metric, MetricLabel, type Option, type Runtime } from "effect"
 import type * as Actor from "../Actor.js"
 import type { Address } from "../Address.js"
 import {
@@ -112,6 +112,34 @@ export interface ClusterHooks {
   lookup(name: string): Effect.Effect<Option.Option<Pid.Pid>>
   /** The fence of a top-level cluster actor. */
   fence(cell: Cell): number | undefined
+  /**
+   * Whether the cluster reserves `name` for itself (a grain's name, which
+   * starts with `~`: never a user's name): such a name is valid although it
+   * does not match the pattern of actor names.
+   */
+  reserved(name: string): boolean
+  /** The grains of this node, for remoting (messages to a grain that is not active here). */
+  readonly grains?: GrainHooks | undefined
+}
+
+/**
+ * What remoting asks of a node's grains (virtual actors) when a message
+ * arrives for a name that no local cell holds.
+ *
+ * @internal
+ */
+export interface GrainHooks {
+  /** The definition of a grain name whose kind this node runs, else undefined (not a grain, or not here). */
+  definition(name: string): AnyDefinition | undefined
+  /** Whether an activation of `name` is in flight here: messages for it queue behind it. */
+  pending(name: string): boolean
+  /**
+   * Runs `use` with the grain's cell once it is active here (activating it
+   * if needed), or `fail` with why it could not be (`GrainMoved` to where it
+   * is active, `TooManyGrains`, `ClusterSuspended`); calls for one name run
+   * in the order they were made.
+   */
+  withCell(name: string, use: (cell: Cell) => void, fail: (error: unknown) => void): void
 }
 
 /** The symbol under which an `ActorSystem` service carries its `SystemImpl`. */
@@ -141,12 +169,16 @@ export class SystemImpl {
   deadletterCount = 0
   /** Messages processed by every actor, ever. */
   processed = 0
+  /** Restarts of every actor, ever. */
+  restarts = 0
   /** Whether cells record each message's processing time. */
   readonly processingTime: boolean
   /** Whether `exportMetrics` writes one series per actor. */
   readonly perActorMetrics: boolean
-  private readonly exported = { deadletters: 0, processed: 0, eventsMissed: 0 }
+  private readonly exported = { deadletters: 0, processed: 0, eventsMissed: 0, restarts: 0 }
   private readonly systemTags: ReadonlyArray<MetricLabel.MetricLabel>
+  /** The processing-time histogram with this system's tag (its registry hook is resolved once, on first use). */
+  private readonly processingHistogram: Metric.Metric.Histogram<number>
   closing = false
 
   /** The log annotations of the fiber that built the system; actors add theirs. */
@@ -161,6 +193,7 @@ export class SystemImpl {
     this.processingTime = settings.metrics?.processingTime ?? false
     this.perActorMetrics = settings.metrics?.perActor ?? false
     this.systemTags = [MetricLabel.make("system", settings.name)]
+    this.processingHistogram = Metrics.processingTime.pipe(Metric.tagged("system", settings.name))
     this.bus = new EventBus({ ...defaultBuffer, ...settings.eventBuffer })
     this.timers = new Timers(clock, runtime)
     this.dispatcher = new Dispatcher(runtime, 32)
@@ -198,21 +231,26 @@ export class SystemImpl {
   ): Effect.Effect<Pid.Pid<M>, SpawnError> {
     const cluster = this.cluster
     if (parent !== undefined || cluster === undefined) return this.spawnLocal(context, def, name, options, parent)
-    const refused = this.refuseSpawn(name, parent)
+    const reserved = cluster.reserved(name)
+    const refused = this.refuseSpawn(name, parent, reserved)
     if (refused !== undefined) return refused
     return Effect.flatMap(
       cluster.claim(name, def as unknown as AnyDefinition, clusterRequest),
       (fence) =>
         Effect.tapErrorCause(
-          this.spawnLocal(context, def, name, options, parent, fence),
+          this.spawnLocal(context, def, name, options, parent, fence, reserved),
           () => Effect.sync(() => cluster.abandon(name, fence))
         )
     )
   }
 
   /** Why a spawn is refused before anything is claimed or built, if it is. */
-  private refuseSpawn(name: string, parent: Cell | undefined): Effect.Effect<never, SpawnError> | undefined {
-    const invalid = invalidName(name)
+  private refuseSpawn(
+    name: string,
+    parent: Cell | undefined,
+    reserved = false
+  ): Effect.Effect<never, SpawnError> | undefined {
+    const invalid = reserved ? undefined : invalidName(name)
     if (invalid !== undefined) return Effect.fail(new InvalidName({ value: name, reason: invalid }))
     if (this.closing) return Effect.fail(new ActorStopped({ address: `effect-actors://${this.name}` }))
     // A parent may spawn children from its preStart (status 0, starting).
@@ -232,9 +270,10 @@ export class SystemImpl {
     name: string,
     options: Actor.SpawnOptions | undefined,
     parent: Cell | undefined,
-    fence?: number
+    fence?: number,
+    reserved = false
   ): Effect.Effect<Pid.Pid<M>, SpawnError> {
-    const refused = this.refuseSpawn(name, parent)
+    const refused = this.refuseSpawn(name, parent, reserved)
     if (refused !== undefined) return refused
     const cell = new Cell(
       this,
@@ -373,10 +412,20 @@ export class SystemImpl {
     }
   }
 
+  /** One message's processing time (only with `metrics.processingTime`). */
+  recordProcessing(nanos: number): void {
+    this.processingHistogram.unsafeUpdate(nanos / 1e6, [])
+  }
+
   /** Writes the counters to Effect's metric registry (see `Metrics`). */
   exportMetrics(): Metrics.SystemMetrics {
     const tags = this.systemTags
     Metrics.actors.unsafeUpdate(this.live, tags)
+    Metrics.actorRestarts.unsafeUpdate(this.restarts - this.exported.restarts, tags)
+    this.exported.restarts = this.restarts
+    let waiting = 0
+    for (const cell of this.top.values()) waiting += cell.mailboxSize
+    Metrics.mailboxDepth.unsafeUpdate(waiting, tags)
     Metrics.deadletters.unsafeUpdate(this.deadletterCount - this.exported.deadletters, tags)
     Metrics.messagesProcessed.unsafeUpdate(this.processed - this.exported.processed, tags)
     const eventsMissed = this.bus.missed

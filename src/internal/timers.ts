@@ -94,6 +94,11 @@ export class Timers {
     if (list.head === undefined) this.lists.delete(list.millis)
   }
 
+  /** When `node` expires on the clock (epoch ms), or undefined when it is not linked. */
+  deadlineOf(node: TimerNode): number | undefined {
+    return node.timerList === undefined ? undefined : this.origin + node.deadline
+  }
+
   /** How many deadline lists are kept (one per duration in use); for tests. */
   get listCount(): number {
     return this.lists.size

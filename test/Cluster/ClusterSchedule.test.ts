@@ -1,27 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Effect, Layer, Schema, Scope, TestClock } from "effect"
+import { Effect, Layer, Scope, TestClock } from "effect"
 import * as ClusterStore from "../../src/Cluster/ClusterStore.js"
 import { rowName, uniqueness } from "../../src/Cluster/internal/clusterSchedule.js"
-import { Actor, ActorSystem, Scheduler } from "../../src/index.js"
+import { ActorSystem, Scheduler } from "../../src/index.js"
+import { GetTicks, makeRecorder, Tick } from "../fixtures/recorder.js"
 import { type SeatNode, startSeat } from "./singletonSeats.js"
 
-class Tick extends Schema.TaggedClass<Tick>()("Tick", {}) {}
-class GetTicks extends Schema.TaggedRequest<GetTicks>()("GetTicks", {
-  payload: {},
-  success: Schema.Array(Schema.Number),
-  failure: Schema.Never
-}) {}
-
-/** Records the clock time of every Tick, whichever node's scheduler told it. */
-const Recorder = Actor.make("Recorder", {
-  protocol: [Tick, GetTicks],
-  initialState: (): ReadonlyArray<number> => [],
-  passivateAfter: "never",
-  receive: {
-    Tick: (_, ctx) => Effect.flatMap(Clock.currentTimeMillis, (now) => ctx.update((ticks) => [...ticks, now])),
-    GetTicks: (_, ctx) => ctx.get
-  }
-})
+const Recorder = makeRecorder({ passivateAfter: "never" })
 
 /** A node: its seat plus an actor system and a scheduler made cluster-unique by the seat. */
 const startNode = (store: ClusterStore.Service, id: string) =>

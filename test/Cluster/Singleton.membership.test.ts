@@ -5,30 +5,16 @@
  * cluster-unique.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Context, Effect, Exit, Layer, Option, Schema, Scope, TestClock } from "effect"
+import { Context, Effect, Exit, Layer, Option, Scope, TestClock } from "effect"
 import * as ClusterStore from "../../src/Cluster/ClusterStore.js"
 import * as Discovery from "../../src/Cluster/Discovery.js"
 import * as Membership from "../../src/Cluster/Membership.js"
 import * as Singleton from "../../src/Cluster/Singleton.js"
-import { Actor, ActorSystem, Scheduler } from "../../src/index.js"
+import { ActorSystem, Scheduler } from "../../src/index.js"
+import { GetTicks, makeRecorder, Tick } from "../fixtures/recorder.js"
 import { Counter } from "./support.js"
 
-class Tick extends Schema.TaggedClass<Tick>()("Tick", {}) {}
-class GetTicks extends Schema.TaggedRequest<GetTicks>()("GetTicks", {
-  payload: {},
-  success: Schema.Array(Schema.Number),
-  failure: Schema.Never
-}) {}
-
-const Recorder = Actor.make("Recorder", {
-  protocol: [Tick, GetTicks],
-  initialState: (): ReadonlyArray<number> => [],
-  passivateAfter: "never",
-  receive: {
-    Tick: (_, ctx) => Effect.flatMap(Clock.currentTimeMillis, (now) => ctx.update((ticks) => [...ticks, now])),
-    GetTicks: (_, ctx) => ctx.get
-  }
-})
+const Recorder = makeRecorder({ passivateAfter: "never" })
 
 const startNode = (store: ClusterStore.Service, nodeId: string) =>
   Effect.gen(function*() {

@@ -2,17 +2,9 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Equal, HashSet, Schema } from "effect"
 import * as Net from "node:net"
 import { Actor, Pid } from "../../src/index.js"
+import { Collector, PingTo, Pong, Pongs } from "../fixtures/replyTo.js"
 import { scopedNode } from "./fixtures.js"
 
-class Pong extends Schema.TaggedClass<Pong>()("Pong", { n: Schema.Number }) {}
-class Pongs extends Schema.TaggedRequest<Pongs>()("Pongs", {
-  payload: {},
-  success: Schema.Array(Schema.Number),
-  failure: Schema.Never
-}) {}
-
-/** A tell that says where to reply. */
-class PingTo extends Schema.TaggedClass<PingTo>()("PingTo", { n: Schema.Number, replyTo: Pid.schema([Pong]) }) {}
 /** An ask whose reply is a PID. */
 class Echo extends Schema.TaggedRequest<Echo>()("Echo", {
   payload: { pid: Pid.schema([Pong]) },
@@ -26,16 +18,6 @@ const Replier = Actor.make("Replier", {
   receive: {
     PingTo: (msg) => Effect.ignore(msg.replyTo.tell(new Pong({ n: msg.n * 10 }))),
     Echo: (msg) => Effect.succeed(msg.pid)
-  }
-})
-
-const Collector = Actor.make("Collector", {
-  protocol: [Pong, Pongs],
-  initialState: () => [] as Array<number>,
-  passivateAfter: "never",
-  receive: {
-    Pong: (msg, ctx) => ctx.update((list) => [...list, msg.n]),
-    Pongs: (_, ctx) => ctx.get
   }
 })
 

@@ -31,11 +31,10 @@ describe("H5 test transport", () => {
       yield* counter.tell(new Increment({ by: 1 }))
       expect(yield* counter.ask(new GetCount())).toBe(1)
 
-      controls.delay(100)
-      const start = Date.now()
-      expect(yield* counter.ask(new GetCount())).toBe(1)
-      // Two writes (the ask and its reply), each 100 ms late.
-      expect(Date.now() - start).toBeGreaterThanOrEqual(190)
+      // Delayed writes still arrive (their timing is tested on a TestClock in Timeouts.test.ts).
+      controls.delay(50)
+      yield* counter.tell(new Increment({ by: 1 }))
+      expect(yield* counter.ask(new GetCount())).toBe(2)
       controls.delay(0)
 
       controls.dropRate(1)

@@ -3,6 +3,7 @@
  * process and across processes).
  */
 import { Context, Effect, Exit, Layer, Option, Schema, Scope } from "effect"
+import * as Net from "node:net"
 import { Actor, ActorSystem, Message, Pid, Remoting } from "../../src/index.js"
 
 import { Divide, DivisionByZero, GetCount, Increment } from "../helpers.js"
@@ -152,3 +153,21 @@ export const SlowSink = Actor.make("SlowSink", {
     GetList: (_, ctx) => Effect.sync(() => [...ctx.state])
   }
 })
+
+/** A TCP server that accepts connections and never answers: every call stays in flight. */
+export const blackHole = Effect.acquireRelease(
+  Effect.async<{ readonly server: Net.Server; readonly port: number; readonly sockets: Set<Net.Socket> }>((resume) => {
+    const sockets = new Set<Net.Socket>()
+    const server = Net.createServer((socket) => {
+      sockets.add(socket)
+      socket.on("data", () => {})
+    })
+    server.listen(0, "127.0.0.1", () =>
+      resume(Effect.succeed({ server, port: (server.address() as Net.AddressInfo).port, sockets })))
+  }),
+  ({ server, sockets }) =>
+    Effect.async<void>((resume) => {
+      for (const socket of sockets) socket.destroy()
+      server.close(() => resume(Effect.void))
+    })
+)

@@ -27,7 +27,11 @@ export const openSocket = (port: number) =>
     socket.once("close", () => resume(Effect.fail(new Error("closed before connecting"))))
   })
 
-/** Opens a socket and completes the handshake (with `token` when the node wants one). */
+/**
+ * Opens a socket and completes the handshake (with `token` when the node
+ * wants one). Fails when the node refuses, or closes the socket without
+ * answering (as it does beyond its connection limit).
+ */
 export const openAuthenticated = (port: number, token?: string) =>
   Effect.flatMap(openSocket(port), (socket) =>
     Effect.async<Net.Socket, Error>((resume) => {
@@ -36,7 +40,9 @@ export const openAuthenticated = (port: number, token?: string) =>
         if (chunk[4] === FrameType.Welcome && chunk[5] === 0) resume(Effect.succeed(socket))
         else resume(Effect.fail(new Error("refused")))
       })
-      socket.write(hello(token, "attacker"))
+      socket.once("close", () => resume(Effect.fail(new Error("closed before the handshake completed"))))
+      if (socket.destroyed) resume(Effect.fail(new Error("closed before the handshake completed")))
+      else socket.write(hello(token, "attacker"))
     }))
 
 /** Resolves when the peer closes the socket (or after `millis`, with false). */

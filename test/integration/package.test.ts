@@ -169,5 +169,9 @@ describe("L1 the packed package in a fresh application", () => {
     expect(effectCopies(app)).toEqual([join(app, "node_modules", "effect")])
     const listed = await npm(["ls", "effect", "--all", "--parseable"], app)
     expect(new Set(listed.stdout.trim().split("\n"))).toEqual(new Set([join(app, "node_modules", "effect")]))
+
+    // 6. The CLI, from the installed package's bin (plain JavaScript: nothing to compile).
+    const help = await run(join(app, "node_modules", ".bin", "effect-actors"), ["--help"], { cwd: app })
+    expect(help.stdout).toContain("ask NAME JSON")
   })
 })

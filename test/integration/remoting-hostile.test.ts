@@ -7,10 +7,16 @@
  * authentication, 2,000 idle sockets, 1,000 made-up sender addresses and
  * 1,000 made-up watcher addresses (all pointing at a listener of ours),
  * 10,000 garbage frames. Asserted: the good client (its own process) keeps
- * its asks under 50 ms at p99 (stretched by the machine's overload factor,
- * load average ÷ cores, when above 1), the node's RSS grows by at most
- * 100 MB, its file descriptors
- * return to their baseline, and nothing connects to the made-up addresses.
+ * its asks under 50 ms at p99, the node's RSS grows by at most 100 MB, its
+ * file descriptors return to their baseline, and nothing connects to the
+ * made-up addresses.
+ *
+ * The steps wait for what the node does (a socket closed, a reply), never
+ * for a guessed time: the idle sockets fill the node's connection limit
+ * (1,024) until its handshake timeout closes them, so the garbage step waits
+ * for those closures first; before that it raced them, and on a quiet
+ * machine (where 2,000 sockets open in a blink) its connections were
+ * refused and it waited for a Welcome that never came.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Fiber, Schema } from "effect"
@@ -55,11 +61,12 @@ const goodClient = (port: number) =>
     (child) => Effect.sync(() => child.kill("SIGKILL"))
   ).pipe(
     Effect.map((child) => ({
-      stop: Effect.async<{ asks: number; failures: number; p50: number; p99: number }>((resume) => {
+      stop: Effect.async<{ asks: number; failures: number; p50: number; p99: number }, Error>((resume) => {
         const lines = createInterface({ input: child.stdout! })
         lines.on("line", (line) => {
           if (line.startsWith("{")) resume(Effect.succeed(JSON.parse(line)))
         })
+        child.once("exit", (code) => resume(Effect.fail(new Error(`client exited with ${code} before reporting`))))
         child.stdin!.end()
       })
     }))
@@ -118,7 +125,7 @@ const sendAndExpectClose = (port: number, authenticated: boolean, bytes: Buffer)
   })
 
 describe("H4 hostile peers", () => {
-  it.skip("every attack of issue 9 while a good client keeps working", () =>
+  it.scopedLive("every attack of issue 9 while a good client keeps working", () =>
     Effect.gen(function*() {
       const { child, port } = yield* childNode
       const pid = child.pid!
@@ -190,6 +197,16 @@ describe("H4 hostile peers", () => {
         { concurrency: 100 }
       )
 
+      // The node closes every idle socket: at once beyond its connection
+      // limit, the others when the handshake timeout (1 s) passes.
+      const closed = yield* Effect.forEach(
+        idle,
+        (socket) => Either.isRight(socket) ? closedWithin(socket.right, 5000) : Effect.succeed(true),
+        { concurrency: "unbounded" }
+      )
+      const stillOpen = closed.filter((c) => !c).length
+      for (const socket of idle) if (Either.isRight(socket)) socket.right.destroy()
+
       // 5. 10,000 garbage frames, on fresh authenticated connections.
       const garbage = fc.sample(
         fc.oneof(
@@ -204,35 +221,33 @@ describe("H4 hostile peers", () => {
         (w) =>
           Effect.gen(function*() {
             for (let j = w * 1000; j < (w + 1) * 1000; j += 50) {
-              const socket = yield* Effect.either(openAuthenticated(port, TOKEN))
-              if (Either.isLeft(socket)) continue
-              for (let k = j; k < j + 50; k++) socket.right.write(garbage[k]!)
-              yield* closedWithin(socket.right, 200)
-              socket.right.destroy()
+              const socket = yield* openAuthenticated(port, TOKEN)
+              for (let k = j; k < j + 50; k++) socket.write(garbage[k]!)
+              yield* closedWithin(socket, 200)
+              socket.destroy()
             }
           }),
         { concurrency: "unbounded", discard: true }
       )
 
-      // Idle sockets are closed by the handshake timeout (or refused beyond the connection limit).
-      yield* Effect.sleep("2 seconds")
-      const stillOpen = idle.filter((s) => Either.isRight(s) && !s.right.destroyed && !s.right.readableEnded).length
-      for (const socket of idle) if (Either.isRight(socket)) socket.right.destroy()
       liar.destroy()
-      yield* Effect.sleep("500 millis")
 
       yield* Fiber.interrupt(sampler)
       const measured = yield* good.stop
       const rssGrowth = rssPeak - rssBefore
 
+      // Printed before the assertions, so a failed run shows its figures too.
+      console.log(
+        `hostile suite (load ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores): ${measured.asks} good asks, p50 ${measured.p50.toFixed(1)} ms, p99 ${measured.p99.toFixed(1)} ms, RSS +${
+          rssGrowth.toFixed(0)
+        } MB, fds ${fdsBefore} -> ${
+          fds(pid)
+        }`
+      )
       expect(stillOpen).toBe(0)
       expect(measured.failures).toBe(0)
       expect(measured.asks).toBeGreaterThan(100)
-      // 50 ms on a machine with a core per runnable process; on a shared,
-      // overloaded machine every process gets a fraction of a core and its
-      // latencies stretch by the same factor (the run prints both).
-      const overload = Math.max(1, loadavg()[0]! / cpus().length)
-      expect(measured.p99).toBeLessThan(50 * overload)
+      expect(measured.p99).toBeLessThan(50)
       expect(rssGrowth).toBeLessThanOrEqual(100)
       expect(target.hits()).toBe(0)
       // Descriptors back to the baseline (the good client's connection is still one of them);
@@ -241,12 +256,5 @@ describe("H4 hostile peers", () => {
       expect(fds(pid)).toBeLessThanOrEqual(fdsBefore)
       // The node is still well.
       expect(yield* client.ask(counter, new GetCount())).toBe(1)
-      console.log(
-        `hostile suite (load ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores): ${measured.asks} good asks, p50 ${measured.p50.toFixed(1)} ms, p99 ${measured.p99.toFixed(1)} ms, RSS +${
-          rssGrowth.toFixed(0)
-        } MB, fds ${fdsBefore} -> ${
-          fds(pid)
-        }`
-      )
     }), 120_000)
 })

@@ -11,6 +11,7 @@ import * as Remoting from "../../Remoting/Remoting.js"
 import { type AnyDefinition, implOf } from "../../internal/system.js"
 import type { Service as Store } from "../ClusterStore.js"
 import * as Batcher from "./batcher.js"
+import { defaultGrainSettings, Grains, type GrainSettings } from "./grains.js"
 import { ClusterNode } from "./cluster.js"
 import { Directory, type NodeView, parseNodeAddress } from "./directory.js"
 import * as Rendezvous from "./rendezvous.js"
@@ -21,6 +22,10 @@ export interface BuildSettings {
   readonly relocate: boolean
   readonly relocationWait: Duration.Duration
   readonly maxBatch: number
+  /** The role a node must have to run a kind, by kind. */
+  readonly kindRoles?: ReadonlyMap<string, string>
+  /** How this node runs grains (defaults: `defaultGrainSettings`). */
+  readonly grains?: GrainSettings
 }
 
 /** This node's remoting address as members see it: `system@host:port`. */
@@ -51,13 +56,14 @@ export const build = (
     )
     const kinds = new Map<string, AnyDefinition>()
     for (const def of settings.kinds) kinds.set(def.kind, def)
+    const pidAt = (target: Address.Address, def: AnyDefinition | undefined) =>
+      Either.getOrUndefined(
+        Effect.runSync(Effect.either(Remoting.pid(target, def).pipe(Effect.provideService(ActorSystem, system))))
+      )
     const remotePid = (address: string, name: string, def: AnyDefinition | undefined) => {
       const node = parseNodeAddress(address)
       if (node === undefined) return undefined
-      const target = Address.make({ system: node.system, host: node.host, port: node.port, path: [name] })
-      return Either.getOrUndefined(
-        Effect.runSync(Effect.either(Remoting.pid(target, def).pipe(Effect.provideService(ActorSystem, system))))
-      )
+      return pidAt(Address.make({ system: node.system, host: node.host, port: node.port, path: [name] }), def)
     }
     const directory = new Directory(
       impl,
@@ -70,12 +76,28 @@ export const build = (
       settings.relocate,
       remotePid
     )
+    const placement = yield* Rendezvous.make
+    const grains = new Grains(directory, placement, settings.grains ?? {
+      ...defaultGrainSettings,
+      relocationWait: settings.relocationWait
+    }, runtime, pidAt)
+    directory.grains = grains
     const node = new ClusterNode(
       impl,
       directory,
-      yield* Rendezvous.make,
-      { relocationWait: settings.relocationWait },
+      placement,
+      {
+        relocationWait: settings.relocationWait,
+        ...(settings.kindRoles === undefined ? {} : { kindRoles: settings.kindRoles }),
+        load: (member) => {
+          const address = parseNodeAddress(member.address)
+          return address === undefined
+            ? Effect.fail(`node ${member.nodeId} has no remoting address`)
+            : Effect.map(remoting.nodeInfo({ host: address.host, port: address.port }), (info) => info.actors)
+        }
+      },
       () => view.members(),
+      grains,
       (member, kind, name) => {
         const address = parseNodeAddress(member.address)
         return address === undefined

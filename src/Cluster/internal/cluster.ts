@@ -11,6 +11,7 @@ import {
   InvalidArgument,
   KindNotRegistered,
   type NameTaken,
+  type PlacementFailed,
   type RemoteError,
   type SpawnError
 } from "../../Errors.js"
@@ -19,7 +20,9 @@ import type * as Pid from "../../Pid.js"
 import type { AnyDefinition, SystemImpl } from "../../internal/system.js"
 import type { StoreUnavailable } from "../ClusterError.js"
 import type { Member } from "../ClusterStore.js"
-import { type Directory, TravelRequest } from "./directory.js"
+import { type Directory, incarnationKey, TravelRequest } from "./directory.js"
+import * as Placements from "./placement.js"
+import type { Grains } from "./grains.js"
 import type { Placement } from "./rendezvous.js"
 import * as Travel from "./travel.js"
 
@@ -27,6 +30,10 @@ import * as Travel from "./travel.js"
 export interface Settings {
   /** How long a send by name waits for a moving name to come back. */
   readonly relocationWait: Duration.Duration
+  /** The role a node must have to run a kind, by kind (a spawn's own `role` wins). */
+  readonly kindRoles?: ReadonlyMap<string, string>
+  /** The actors a member runs now, for least-load placement. */
+  readonly load?: (member: Member) => Effect.Effect<number, unknown>
 }
 
 /** A name that the directory holds but that no live actor answers for right now. */
@@ -48,6 +55,8 @@ const isStale = (error: unknown): boolean =>
 
 export class ClusterNode {
   private readonly retry: Schedule.Schedule<unknown, unknown>
+  /** This node's round-robin cursor. */
+  private readonly cursor = new Placements.Cursor()
 
   constructor(
     readonly impl: SystemImpl,
@@ -56,6 +65,8 @@ export class ClusterNode {
     readonly settings: Settings,
     /** The last membership view's members. */
     readonly members: () => ReadonlyArray<Member>,
+    /** This node's grains (host and router). */
+    readonly grains: Grains,
     /** Spawns a kind on another node (through remoting). */
     private readonly spawnRemote: (
       member: Member,
@@ -109,6 +120,43 @@ export class ClusterNode {
       return member === undefined
         ? Effect.fail(new KindNotRegistered({ kind, node: "no live node of the cluster" }))
         : this.spawnRemote(member, kind, name)
+    })
+  }
+
+  /**
+   * Spawns a kind on the member a placement picks among the live members
+   * that run it (and have its role); without a placement, as `spawnKind`.
+   */
+  spawnOn(
+    kind: string,
+    name: string,
+    options: (Travel.Travel & { readonly placement?: Placements.Strategy | undefined }) | undefined
+  ): Effect.Effect<Pid.Pid, SpawnError | InvalidArgument | KindNotRegistered | RemoteError | PlacementFailed> {
+    const { placement: strategy, ...rest } = options ?? {}
+    const role = rest.role ?? this.settings.kindRoles?.get(kind)
+    const travel: Travel.Travel = role === undefined ? rest : { ...rest, role }
+    if (strategy === undefined) return this.spawnKind(kind, name, travel)
+    return Effect.suspend(() => {
+      const validated = Travel.validate(travel)
+      if (Either.isLeft(validated)) return Effect.fail(new InvalidArgument({ reason: validated.left.message }))
+      const self = this.directory.port.self
+      const context: Placements.Context = {
+        members: this.members(),
+        self: incarnationKey(self),
+        load: (member) =>
+          incarnationKey(member) === incarnationKey(self)
+            ? Effect.sync(() => this.impl.live)
+            : this.settings.load?.(member) ?? Effect.fail("no load")
+      }
+      return Effect.flatMap(
+        Placements.choose(strategy, kind, name, role, context, this.cursor),
+        (member): Effect.Effect<Pid.Pid, SpawnError | InvalidArgument | KindNotRegistered | RemoteError> => {
+          const def = this.directory.kinds.get(kind)
+          return incarnationKey(member) === incarnationKey(self) && def !== undefined
+            ? this.spawn(def, name, validated.right)
+            : this.spawnRemote(member, kind, name)
+        }
+      )
     })
   }
 

@@ -13,9 +13,10 @@ import * as Address from "../../Address.js"
 import { ClusterSuspended, NameTaken, SpawnFailed } from "../../Errors.js"
 import type * as Pid from "../../Pid.js"
 import type { Cell } from "../../internal/cell.js"
-import type { AnyDefinition, ClusterHooks, SystemImpl } from "../../internal/system.js"
+import type { AnyDefinition, ClusterHooks, GrainHooks, SystemImpl } from "../../internal/system.js"
 import type { StoreUnavailable } from "../ClusterError.js"
 import type { ClaimRequest, ClaimResult, Entry, Incarnation, Member, Service as Store, View } from "../ClusterStore.js"
+import { isGrainName } from "./grainName.js"
 import * as Travel from "./travel.js"
 
 /**
@@ -93,6 +94,8 @@ export class Directory implements ClusterHooks {
   private readonly cache = new Map<string, Cached>()
   /** Cells stopping without giving their name back: another node adopts the row (leave, suspension, zombies). */
   private readonly keep = new Set<Cell>()
+  /** This node's grains (`grains.ts`), told when a grain's cell binds and unbinds. */
+  grains: (GrainHooks & { bound(cell: Cell): void; unbound(cell: Cell): void }) | undefined = undefined
 
   constructor(
     readonly impl: SystemImpl,
@@ -146,6 +149,11 @@ export class Directory implements ClusterHooks {
   bind(cell: Cell, fence: number): void {
     this.fences.set(cell, fence)
     this.cache.delete(cell.name)
+    if (this.grains !== undefined && isGrainName(cell.name)) this.grains.bound(cell)
+  }
+
+  reserved(name: string): boolean {
+    return isGrainName(name)
   }
 
   abandon(name: string, fence: number): void {
@@ -156,6 +164,7 @@ export class Directory implements ClusterHooks {
     const fence = this.fences.get(cell)
     if (fence === undefined) return
     this.fences.delete(cell)
+    if (this.grains !== undefined && isGrainName(cell.name)) this.grains.unbound(cell)
     if (!this.keep.delete(cell)) this.release(cell.name, fence)
   }
 

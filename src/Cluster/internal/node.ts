@@ -14,6 +14,8 @@ import { ClusterStore, type Incarnation, type View } from "../ClusterStore.js"
 import * as Membership from "../Membership.js"
 import { build, nodeAddress } from "./build.js"
 import { incarnationKey, NodeView, parseNodeAddress } from "./directory.js"
+import { defaultGrainSettings } from "./grains.js"
+import { exportMembership } from "./metrics.js"
 import { Redeployer } from "./redeploy.js"
 
 /** The name of each node's control actor (spawned outside the directory: every node has one). */
@@ -55,7 +57,17 @@ export const make = (
       kinds,
       relocate: options.relocate ?? true,
       relocationWait: Duration.decode(options.relocationWait ?? defaults.relocationWait),
-      maxBatch: options.maxBatch ?? 500
+      maxBatch: options.maxBatch ?? 500,
+      kindRoles: new Map(Object.entries(options.kindRoles ?? {})),
+      grains: {
+        ...defaultGrainSettings,
+        relocationWait: Duration.decode(options.relocationWait ?? defaults.relocationWait),
+        ...(options.grains?.maxResident === undefined ? {} : { maxResident: options.grains.maxResident }),
+        ...(options.grains?.passivateAfter === undefined
+          ? {}
+          : { passivateAfter: Duration.decode(options.grains.passivateAfter) }),
+        eager: new Set(options.grains?.eager ?? [])
+      }
     }, store, view)
     const directory = node.directory
     const clock = yield* Effect.clock
@@ -119,6 +131,7 @@ export const make = (
       ),
       Effect.forkScoped
     )
+    yield* exportMembership(membership, system.name)
     yield* membership.view.changes.pipe(
       Stream.runForEach((next: View) =>
         Effect.suspend(() => {
@@ -169,6 +182,8 @@ export const make = (
       spawn: (definition, name, spawnOptions) =>
         node.spawn(definition as unknown as AnyDefinition, name, spawnOptions) as never,
       spawnKind: (kind, name, spawnOptions) => node.spawnKind(kind, name, spawnOptions) as never,
+      spawnOn: (kind, name, spawnOptions) =>
+        node.spawnOn(typeof kind === "string" ? kind : kind.kind, name, spawnOptions) as never,
       getOrSpawn: (definition, name, spawnOptions) =>
         node.getOrSpawn(name, node.spawn(definition as unknown as AnyDefinition, name, spawnOptions)) as never,
       lookup: (name) => node.lookup(name),
@@ -177,6 +192,9 @@ export const make = (
       sendAsync: (name, message) => node.tell(name, message) as never,
       sendSync: (name, request, askOptions) => node.ask(name, request, askOptions) as never,
       stop: (name) => node.stop(name),
+      grain: (definition, id) =>
+        Effect.suspend(() => node.grains.ref(definition as unknown as AnyDefinition, id)) as never,
+      residentGrains: Effect.sync(() => node.grains.residentCount),
       nodes: Effect.sync(() =>
         view.members().filter((member) => member.status === "up" || member.status === "leaving")
       ),

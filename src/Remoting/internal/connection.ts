@@ -35,7 +35,10 @@ import {
   Hash,
   Option,
   Runtime,
-  Schema
+  Schedule,
+  Schema,
+  type Scope,
+  type Tracer
 } from "effect"
 import { pipeArguments } from "effect/Pipeable"
 import { Address, parse as parseAddress } from "../../Address.js"
@@ -62,6 +65,7 @@ import * as Protocol from "../Protocol.js"
 import type * as Transport from "../Transport.js"
 import { FrameReader, FrameType, frame, frameWithId, hello, parseWelcome } from "./frame.js"
 import { pack, unpack } from "./msgpack.js"
+import { currentTracer, traceparent } from "./trace.js"
 
 /** Settings shared by every connection of a pool. */
 export interface PoolSettings {
@@ -107,7 +111,13 @@ const errorOf = (encoded: unknown): unknown =>
   )
 
 class TellRun {
-  constructor(readonly to: string, readonly from: string, readonly messages: Array<unknown>) {}
+  constructor(
+    readonly to: string,
+    readonly from: string,
+    readonly messages: Array<unknown>,
+    /** One `traceparent` per message when the pool traces. */
+    readonly traces: Array<string> | undefined
+  ) {}
 }
 
 interface Pending {
@@ -143,7 +153,8 @@ export class Connection implements Transport.LinkHandler {
   /** Remote watches made through this connection (they keep it open). */
   watches = 0
   private failure: Error | undefined = undefined
-  private readonly connectTimer: ReturnType<typeof setTimeout> | undefined
+  /** Until when the connection may take to be accepted (checked by the pool's sweep). */
+  private readonly connectDeadline: number
 
   constructor(
     readonly pool: Pool,
@@ -154,11 +165,11 @@ export class Connection implements Transport.LinkHandler {
     this.node = nodeKey(host, port)
     this.credit = pool.settings.window
     this.reader = new FrameReader(pool.settings.maxFrameBytes)
+    this.connectDeadline = pool.now() + pool.settings.connectTimeoutMillis
     if (refused !== undefined) {
       this.state = CLOSED
       this.failure = refused
       this.link = undefined
-      this.connectTimer = undefined
       return
     }
     let link: Transport.Link | undefined
@@ -170,10 +181,6 @@ export class Connection implements Transport.LinkHandler {
       this.failure = new NodeUnreachable({ node: this.node, reason: `cannot connect: ${String(error)}` })
     }
     this.link = link
-    this.connectTimer = link === undefined ? undefined : setTimeout(
-      () => this.fail(new NodeUnreachable({ node: this.node, reason: "connect timed out" })),
-      pool.settings.connectTimeoutMillis
-    )
   }
 
   get closed(): boolean {
@@ -213,7 +220,6 @@ export class Connection implements Transport.LinkHandler {
         this.fail(new Unauthorized({ node: this.node, reason: welcome.text }))
         return false
       }
-      clearTimeout(this.connectTimer)
       this.state = OPEN
       this.pool.opened(this)
       this.flush()
@@ -265,14 +271,16 @@ export class Connection implements Transport.LinkHandler {
 
   // ------------------------------------------------------------------ tells
 
-  /** Queues one encoded tell; false when there is no credit. */
-  offer(to: string, from: string, encoded: unknown): boolean {
+  /** Queues one encoded tell (with its sender's `traceparent` when the pool traces); false when there is no credit. */
+  offer(to: string, from: string, encoded: unknown, trace?: string): boolean {
     if (this.credit <= 0) return false
     this.credit--
     const last = this.last
-    if (last !== undefined && last.to === to && last.from === from) last.messages.push(encoded)
-    else {
-      const run = new TellRun(to, from, [encoded])
+    if (last !== undefined && last.to === to && last.from === from) {
+      last.messages.push(encoded)
+      if (trace !== undefined) last.traces?.push(trace)
+    } else {
+      const run = new TellRun(to, from, [encoded], trace === undefined ? undefined : [trace])
       this.outbox.push(run)
       this.last = run
     }
@@ -351,11 +359,13 @@ export class Connection implements Transport.LinkHandler {
     if (this.state !== OPEN || this.outbox.length === 0) return
     const frames: Array<Buffer> = []
     const maxBatch = this.pool.settings.maxBatch
+    // A pool that traces sends every tell with its trace context (see trace.ts).
+    const traced = this.pool.tracer !== undefined
     let flat: Array<unknown> = []
     let count = 0
     const endTells = () => {
       if (count === 0) return
-      frames.push(frame(FrameType.Tells, pack(flat)))
+      frames.push(frame(traced ? FrameType.TracedTells : FrameType.Tells, pack(flat)))
       flat = []
       count = 0
     }
@@ -367,15 +377,19 @@ export class Connection implements Transport.LinkHandler {
       }
       this.unconfirmed.set(item.to, (this.unconfirmed.get(item.to) ?? 0) + item.messages.length)
       let messages = item.messages
+      let traces = item.traces ?? []
       while (count + messages.length > maxBatch) {
         const room = maxBatch - count
         flat.push(item.to, item.from, messages.slice(0, room))
+        if (traced) flat.push(traces.slice(0, room))
         count += room
         endTells()
         messages = messages.slice(room)
+        traces = traces.slice(room)
       }
       if (messages.length > 0) {
         flat.push(item.to, item.from, messages)
+        if (traced) flat.push(traces)
         count += messages.length
       }
     }
@@ -388,8 +402,12 @@ export class Connection implements Transport.LinkHandler {
 
   // ------------------------------------------------------------------ ending
 
-  /** Fails calls whose deadline passed; true when the connection is idle. */
+  /** Fails a connect that took too long, and calls whose deadline passed. */
   sweep(now: number): void {
+    if (this.state !== OPEN && this.state !== CLOSED && this.connectDeadline <= now) {
+      this.fail(new NodeUnreachable({ node: this.node, reason: "connect timed out" }))
+      return
+    }
     for (const [id, pending] of this.pending) {
       if (pending.deadline <= now) {
         this.pending.delete(id)
@@ -409,7 +427,6 @@ export class Connection implements Transport.LinkHandler {
     const wasOpen = this.state === OPEN
     this.state = CLOSED
     this.failure = error
-    clearTimeout(this.connectTimer)
     this.pool.forget(this, wasOpen)
     this.link?.close()
     const reason = `${(error as { _tag?: string })._tag ?? "Error"}: ${(error as { reason?: string }).reason ?? error.message}`
@@ -470,7 +487,10 @@ export class Pool {
   private readonly pids = new Map<string, RemotePid>()
   /** Nodes that refused a connection lately: calls fail fast until `until`. */
   private readonly down = new Map<string, { until: number; delay: number; reason: string }>()
-  private readonly timer: ReturnType<typeof setInterval>
+  /** How often deadlines (connects, calls, idle connections) are checked. */
+  readonly sweepEvery: number
+  /** The tracer remote tells and asks are traced with; undefined (the hot path's case) without one. */
+  tracer: Tracer.Tracer | undefined = undefined
   closed = false
 
   constructor(
@@ -479,10 +499,10 @@ export class Pool {
     readonly system: string,
     private readonly clock: Clock.Clock
   ) {
-    // Deadlines of calls and idle connections, checked a few times a second.
-    const every = Math.max(50, Math.min(250, Math.floor(settings.idleTimeoutMillis / 4)))
-    this.timer = setInterval(() => this.sweep(), every)
-    this.timer.unref()
+    this.sweepEvery = Math.max(
+      50,
+      Math.min(250, Math.floor(Math.min(settings.idleTimeoutMillis, settings.connectTimeoutMillis) / 4))
+    )
   }
 
   now(): number {
@@ -542,15 +562,16 @@ export class Pool {
     }
   }
 
-  private sweep(): void {
+  /** One look at every deadline; `make` runs it every `sweepEvery` on the pool's Clock. */
+  sweep(): void {
     const now = this.now()
-    const every = Math.max(50, Math.min(250, Math.floor(this.settings.idleTimeoutMillis / 4)))
     for (const connection of [...this.connections.values()]) {
       connection.sweep(now)
+      if (connection.closed) continue
       if (connection.used || !connection.idle) {
         connection.used = false
         connection.idleSweeps = 0
-      } else if (++connection.idleSweeps * every >= this.settings.idleTimeoutMillis) {
+      } else if (++connection.idleSweeps * this.sweepEvery >= this.settings.idleTimeoutMillis) {
         connection.close()
       }
     }
@@ -599,7 +620,6 @@ export class Pool {
   close(): Effect.Effect<void> {
     return Effect.suspend(() => {
       this.closed = true
-      clearInterval(this.timer)
       const all = [...this.connections.values()]
       this.pids.clear()
       // Tells already queued get a short chance to leave before the sockets
@@ -615,6 +635,27 @@ export class Pool {
     })
   }
 }
+
+/**
+ * A pool whose deadlines (connect and call timeouts, idle connections) are
+ * checked by a fiber on the Clock of the caller (so a `TestClock` drives
+ * them), until the scope closes; closing the scope closes the pool.
+ */
+export const makePool = (
+  settings: PoolSettings,
+  system: string,
+  runtime: Runtime.Runtime<never>
+): Effect.Effect<Pool, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const pool = new Pool(settings, runtime, system, yield* Effect.clock)
+    pool.tracer = yield* currentTracer
+    yield* Effect.addFinalizer(() => pool.close())
+    // Interruptible: the pool may be built inside `acquireRelease`, and the scope must be able to end the sweep.
+    yield* Effect.forkScoped(Effect.interruptible(
+      Effect.repeat(Effect.sync(() => pool.sweep()), Schedule.spaced(Duration.millis(pool.sweepEvery)))
+    ))
+    return pool
+  })
 
 // ---------------------------------------------------------------- the PID
 
@@ -676,16 +717,37 @@ export class RemotePid implements Pid.Pid<Tagged> {
   }
 
   tell(message: Tagged): Effect.Effect<void, DecodeError | UnknownMessage | MailboxFull> {
-    return Effect.suspend((): Effect.Effect<void, DecodeError | UnknownMessage | MailboxFull> => {
+    const tell = Effect.suspend((): Effect.Effect<void, DecodeError | UnknownMessage | MailboxFull> => {
       const encoded = this.encode(message)
       if (Either.isLeft(encoded)) return Effect.fail(encoded.left)
-      return this.offer(currentSender(), encoded.right, message._tag)
+      return this.pool.tracer === undefined
+        ? this.offer(currentSender(), encoded.right, message._tag, undefined)
+        : Effect.flatMap(
+          Effect.orDie(Effect.currentSpan),
+          (span) => this.offer(currentSender(), encoded.right, message._tag, traceparent(span))
+        )
     })
+    return this.pool.tracer === undefined ? tell : this.traced(tell, "remote.tell", "producer", message._tag)
   }
 
-  private offer(from: string, encoded: unknown, tag: string): Effect.Effect<void, MailboxFull> {
+  /** `effect` in a span named for the call, with the target and the message's tag as attributes (only with a tracer). */
+  private traced<A, E>(
+    effect: Effect.Effect<A, E>,
+    name: string,
+    kind: "producer" | "client",
+    tag: string
+  ): Effect.Effect<A, E> {
+    const span = Effect.withSpan(effect, `${name} ${tag}`, {
+      kind,
+      attributes: { "actor.address": this.address.toString(), "message.tag": tag }
+    })
+    // The node's tracer, whoever calls: the span is exported with the node's others.
+    return Effect.withTracer(span, this.pool.tracer!)
+  }
+
+  private offer(from: string, encoded: unknown, tag: string, trace: string | undefined): Effect.Effect<void, MailboxFull> {
     const connection = this.connection
-    if (connection.offer(this.path, from, encoded)) return Effect.void
+    if (connection.offer(this.path, from, encoded, trace)) return Effect.void
     if (connection.closed) {
       // Refused at once (node down lately, pool full): a deadletter here.
       this.pool.settings.onUndelivered(this.address, encoded, "remote tell not delivered: node unreachable")
@@ -697,7 +759,7 @@ export class RemotePid implements Pid.Pid<Tagged> {
       )
     }
     // Flow control: no credit, wait for the node to confirm (never drop).
-    return Effect.flatMap(connection.room, () => this.offer(from, encoded, tag))
+    return Effect.flatMap(connection.room, () => this.offer(from, encoded, tag, trace))
   }
 
   /**
@@ -716,12 +778,29 @@ export class RemotePid implements Pid.Pid<Tagged> {
     if (!(millis > 0) || !Number.isFinite(millis)) {
       return Effect.fail(new InvalidArgument({ reason: `ask timeout must be positive, got ${millis} ms` }))
     }
+    if (this.pool.tracer === undefined) return this.askWith(message, millis, undefined)
+    return this.traced(
+      Effect.flatMap(Effect.orDie(Effect.currentSpan), (span) => this.askWith(message, millis, traceparent(span))),
+      "remote.ask",
+      "client",
+      message._tag
+    )
+  }
+
+  private askWith<Q extends RequestOf<Tagged>>(
+    message: Q,
+    millis: number,
+    trace: string | undefined
+  ): Effect.Effect<ReplyOf<Q>, FailureOf<Q> | AskError | UnknownMessage> {
+    const settings = this.pool.settings
     // The node fails an ask with an ActorError or the request's own failure, decoded with its schema.
     return Effect.async<ReplyOf<Q>, FailureOf<Q> | AskError | UnknownMessage>((resume) => {
       const encoded = this.encode(message)
       if (Either.isLeft(encoded)) return resume(Effect.fail(encoded.left))
       const from = currentSender()
-      const payload = pack([this.path, from, encoded.right, millis])
+      const payload = pack(
+        trace === undefined ? [this.path, from, encoded.right, millis] : [this.path, from, encoded.right, millis, trace]
+      )
       const cancel = this.connection.call(
         (id) => frameWithId(FrameType.Ask, id, payload),
         millis + settings.graceMillis,
@@ -757,7 +836,19 @@ export class RemotePid implements Pid.Pid<Tagged> {
         if (Either.isLeft(encoded)) return Effect.fail(encoded.left)
         all.push([encoded.right, message._tag])
       }
-      return Effect.forEach(all, ([encoded, tag]) => this.offer(from, encoded, tag), { discard: true })
+      if (this.pool.tracer === undefined) {
+        return Effect.forEach(all, ([encoded, tag]) => this.offer(from, encoded, tag, undefined), { discard: true })
+      }
+      // One span for the batch: its context goes with every message of it.
+      return this.traced(
+        Effect.flatMap(Effect.orDie(Effect.currentSpan), (span) => {
+          const trace = traceparent(span)
+          return Effect.forEach(all, ([encoded, tag]) => this.offer(from, encoded, tag, trace), { discard: true })
+        }),
+        "remote.batchTell",
+        "producer",
+        all.length === 0 ? "" : all[0]![1]
+      )
     })
   }
 

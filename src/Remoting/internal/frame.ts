@@ -20,7 +20,7 @@ export const FrameType = {
   Welcome: 2,
   /** A batch of tells: msgpack `[to, from, messages, to, from, messages, ...]`. */
   Tells: 3,
-  /** An ask: u32 id, msgpack `[to, from, message, timeoutMillis]`. */
+  /** An ask: u32 id, msgpack `[to, from, message, timeoutMillis]`, plus a `traceparent` when the sender traces. */
   Ask: 4,
   /** The answer to an ask or a control call: u32 id, msgpack `[0, value]` or `[1, ActorError]` (an `Errors.ActorError` encoded with its Schema). */
   Reply: 5,
@@ -29,7 +29,9 @@ export const FrameType = {
   /** server → client: tells processed, msgpack `[to, count, to, count, ...]`. */
   Credit: 7,
   /** server → client: a watched actor stopped, msgpack `[watcher, address, reason]`. */
-  Terminated: 8
+  Terminated: 8,
+  /** `Tells` from a node that traces: msgpack `[to, from, messages, traceparents, ...]` (one per message). */
+  TracedTells: 9
 } as const
 
 /** The protocol version in `Hello`. */

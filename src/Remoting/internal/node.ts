@@ -13,12 +13,13 @@
 import { Effect, Either, type Fiber, Option } from "effect"
 import type * as Actor from "../../Actor.js"
 import { Address, parse as parseAddress } from "../../Address.js"
-import { ActorNotFound, KindNotRegistered, type RemoteError } from "../../Errors.js"
+import { ActorNotFound, GrainMoved, KindNotRegistered, type RemoteError } from "../../Errors.js"
 import * as Events from "../../EventStream.js"
 import { type Tagged, Terminated } from "../../Message.js"
 import type * as Pid from "../../Pid.js"
 import type { Cell } from "../../internal/cell.js"
 import type { RemoteHooks, SystemImpl } from "../../internal/system.js"
+import * as Codec from "../Codec.js"
 import * as Protocol from "../Protocol.js"
 import type { Pool } from "./connection.js"
 import { probe, RemotePid } from "./connection.js"
@@ -81,8 +82,66 @@ export class Node implements RemoteHooks {
   /** A local cell by `path` or `system@path` (another system's name: none). */
   resolve(target: string): Cell | undefined {
     const at = target.indexOf("@")
-    if (at < 0) return this.impl.lookup(target)
-    return target.slice(0, at) === this.impl.name ? this.impl.lookup(target.slice(at + 1)) : undefined
+    if (at < 0) return this.local(target)
+    return target.slice(0, at) === this.impl.name ? this.local(target.slice(at + 1)) : undefined
+  }
+
+  /** A local cell by path; none for a grain still activating (its messages queue behind the activation). */
+  private local(path: string): Cell | undefined {
+    if (path.charCodeAt(0) === 126 && this.impl.cluster?.grains?.pending(path) === true) return undefined
+    return this.impl.lookup(path)
+  }
+
+  /** The grain hooks and the grain's path when `target` names a grain of a kind this node runs. */
+  private grainOf(target: string) {
+    const grains = this.impl.cluster?.grains
+    if (grains === undefined) return undefined
+    const at = target.indexOf("@")
+    if (at >= 0 && target.slice(0, at) !== this.impl.name) return undefined
+    const path = at < 0 ? target : target.slice(at + 1)
+    const definition = path.charCodeAt(0) === 126 ? grains.definition(path) : undefined
+    return definition === undefined ? undefined : { grains, path, definition }
+  }
+
+  /**
+   * Tells for a name no local cell holds: when it names a grain this node
+   * runs, the grain takes them (activated here first, in order) or they go
+   * on to the node where it is active. True when they were taken.
+   */
+  divertTells(target: string, from: string, messages: ReadonlyArray<unknown>): boolean {
+    const grain = this.grainOf(target)
+    if (grain === undefined) return false
+    const decoded: Array<Tagged> = []
+    for (const encoded of messages) {
+      const message = Codec.decodeMessage(grain.definition.protocol, encoded, this.pool.decodeContext)
+      if (Either.isLeft(message)) this.deadletter(target, encoded, from, message.left)
+      else decoded.push(message.right)
+    }
+    const sender = this.senderOf(from)
+    grain.grains.withCell(grain.path, (cell) => {
+      for (const message of decoded) cell.send(message, sender, undefined)
+    }, (error) => {
+      const moved = error instanceof GrainMoved ? parseAddress(error.address) : undefined
+      if (moved === undefined) {
+        for (const message of decoded) this.deadletter(target, message, from, String(error))
+        return
+      }
+      const pid = this.pool.pid(moved, grain.definition.tags)
+      this.pool.fork(Effect.ignore(Effect.forEach(decoded, (message) => pid.tell(message), { discard: true })))
+    })
+    return true
+  }
+
+  /**
+   * An ask for a name no local cell holds: when it names a grain this node
+   * runs, `use` gets its cell once it is active here, or `fail` why not
+   * (`GrainMoved` tells the asker where it is). True when it was taken.
+   */
+  divertAsk(target: string, use: (cell: Cell) => void, fail: (error: unknown) => void): boolean {
+    const grain = this.grainOf(target)
+    if (grain === undefined) return false
+    grain.grains.withCell(grain.path, use, fail)
+    return true
   }
 
   /** Why a target was not found: another system's name means the sender's address is stale. */

@@ -129,6 +129,7 @@ export const restart = (cell: Cell, cause: Cause.Cause<unknown> | undefined): Ef
       cell.behavior = cell.def.receive as unknown as AnyBehavior
       x.stack = undefined
       x.restarts++
+      cell.system.restarts++
       const started = yield* Effect.exit(runPreStart(cell))
       if (Exit.isFailure(started)) {
         // A failing preStart goes back to the supervisor and counts against the budget.
