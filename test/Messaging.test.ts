@@ -82,7 +82,7 @@ describe("E3 forward", () => {
       const sys = yield* system
       const back = yield* sys.spawn(Back, "back")
       const hello = back.tell(new Hello())
-      const runner = (name: string, run: Effect.Effect<void, Errors.ActorStopped | Errors.MailboxFull | Errors.UnknownMessage>) =>
+      const runner = <E>(name: string, run: Effect.Effect<void, E>) =>
         sys.spawn(
           Actor.make(name, {
             protocol: relayProtocol,
