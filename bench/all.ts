@@ -11,9 +11,10 @@ import { fileURLToPath } from "node:url"
 const args = process.argv.slice(2)
 const onlyAt = args.indexOf("--only")
 const only = onlyAt >= 0 ? (args[onlyAt + 1] ?? "").split(",").filter((s) => s !== "") : []
-const local = only.filter((s) => !s.startsWith("remote") && s !== "claims")
+const local = only.filter((s) => !s.startsWith("remote") && s !== "claims" && s !== "grain-activation")
 const remote = only.length === 0 || only.some((s) => s.startsWith("remote"))
 const claims = only.length === 0 || only.includes("claims")
+const grains = only.length === 0 || only.includes("grain-activation")
 
 const run = (script: string, scriptArgs: ReadonlyArray<string>): number => {
   const result = spawnSync(
@@ -32,4 +33,5 @@ if (only.length === 0 || local.length > 0) {
 const shared = withoutOnly.filter((a) => a === "--json" || a === "--smoke")
 if (status === 0 && remote) status = run("./remote.ts", shared)
 if (status === 0 && claims) status = run("./claims.ts", shared)
+if (status === 0 && grains) status = run("./grains.ts", shared)
 process.exit(status)

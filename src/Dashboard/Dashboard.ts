@@ -117,8 +117,10 @@ export const OperationFailed = model.OperationFailed
 export type OperationFailed = model.OperationFailed
 
 /**
- * Where the dashboard finds the grains resident on this node. The grain
- * layer provides it; without it, `grains` is empty.
+ * Where the dashboard finds the grains resident on this node, when given.
+ * Without it, the dashboard lists the grains it finds among the node's
+ * actors (cluster names `~Kind~~id`), with their activation time as first
+ * seen by the sampler (to within one `interval`).
  *
  * @example
  * ```ts
@@ -246,7 +248,7 @@ const startNode = (settings: Resolved) =>
     )
     const sample = Effect.gen(function*() {
       const schedules = Option.isSome(scheduler) ? yield* scheduler.value.list : []
-      const resident = Option.isSome(grains) ? yield* grains.value.resident : []
+      const resident = Option.isSome(grains) ? yield* grains.value.resident : undefined
       return sampler.sample(schedules, resident)
     })
     yield* Effect.forkScoped(Effect.repeat(sample, Schedule.spaced(settings.interval)))

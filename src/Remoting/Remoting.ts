@@ -219,12 +219,16 @@ export const make = (
     let node: Node | undefined = undefined
     const settings = Ops.poolSettings({ askTimeout: impl.askTimeoutMillis, ...options }, transport, {
       onUndelivered: (to, message, reason) => {
+        impl.cluster?.unreachable(`${to.host}:${to.port}`)
         impl.deadletterCount++
         impl.publish(new Events.Deadletter({ recipient: to, sender: undefined, message, reason }))
       },
       onUnconfirmed: (remote, counts) => impl.publish(new Events.RemoteTellsUnconfirmed({ node: remote, counts })),
       onTerminated: (watcher, address, reason) => node?.remoteTerminated(watcher, address, reason),
-      onLost: (remote, reason) => node?.nodeDown(remote, { reason })
+      onLost: (remote, reason) => {
+        impl.cluster?.unreachable(remote)
+        node?.nodeDown(remote, { reason })
+      }
     })
     const pool = yield* makePool(settings, impl.name, runtime)
     const kinds = new Map<string, AnyDefinition>()

@@ -8,7 +8,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { ClusterStore } from "../../src/index.js"
 import type { Snapshot } from "../../src/Dashboard/Dashboard.js"
-import { Counter } from "../helpers.js"
+import { Counter, Increment } from "../helpers.js"
 import { eventually, startNode } from "./cluster.js"
 
 const fetchJson = (url: string, init?: RequestInit) =>
@@ -55,6 +55,16 @@ describe("Dashboard over a cluster", () => {
       expect(nodeC.leaseAgeMs).toBeLessThan(2000)
       expect(nodeC.report!.actors[0]).toMatchObject({ kind: "Counter" })
       expect(nodeC.report!.actors[0]!.fence).toBeGreaterThan(0)
+
+      // A grain is listed with the grains of the node it is active on, not among the actors.
+      const cart = yield* a.cluster.grain(Counter, "cart 1")
+      yield* cart.tell(new Increment({ by: 1 }))
+      const withGrain = yield* eventually(a.dashboard.snapshot, (s) => s.nodes.some((n) => (n.report?.grains.length ?? 0) > 0))
+      const host = withGrain.nodes.find((n) => (n.report?.grains.length ?? 0) > 0)!
+      expect(host.report!.grains).toMatchObject([{ kind: "Counter", key: "cart 1" }])
+      expect(host.report!.grains[0]!.address).toContain("/~Counter~~cart~201")
+      expect(host.report!.grains[0]!.deactivatesAt).toBeGreaterThan(host.report!.at)
+      expect(withGrain.nodes.flatMap((n) => n.report?.actors ?? []).some((actor) => actor.name.startsWith("~"))).toBe(false)
 
       // Through a's endpoint, to an actor on c: decoded with Counter's protocol on c.
       const url = a.dashboard.url

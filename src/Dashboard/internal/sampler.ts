@@ -9,6 +9,8 @@
 import { Duration, Option } from "effect"
 import type * as Events from "../../EventStream.js"
 import type * as Scheduler from "../../Scheduler.js"
+import * as GrainName from "../../Cluster/internal/grainName.js"
+import type { Cell } from "../../internal/cell.js"
 import type { SystemImpl } from "../../internal/system.js"
 import type { ActorReport, DeadletterReport, Failure, GrainReport, LocalReport, ScheduleReport } from "./model.js"
 
@@ -55,6 +57,8 @@ export class Sampler {
   private readonly failures = new Map<string, Failure>()
   private readonly tail: Array<DeadletterReport> = []
   private previous = new Map<string, number>()
+  /** When the sampler first saw each resident grain (by address): its activation, to within one interval. */
+  private grainsSeen = new Map<string, number>()
   private previousAt = -1
   private previousProcessed = 0
   private previousDeadletters = 0
@@ -120,13 +124,40 @@ export class Sampler {
     }
   }
 
-  /** One pass: reads every actor's counters, computes rates since the last pass. */
-  sample(schedules: ReadonlyArray<Scheduler.ScheduleInfo>, grains: ReadonlyArray<GrainReport>): LocalReport {
+  /**
+   * One pass: reads every actor's counters, computes rates since the last
+   * pass. Grains (cluster names `~Kind~~id`) are listed apart, unless the
+   * grain layer reports them itself (`grains`).
+   */
+  sample(
+    schedules: ReadonlyArray<Scheduler.ScheduleInfo>,
+    grains: ReadonlyArray<GrainReport> | undefined
+  ): LocalReport {
     const impl = this.impl
     const now = impl.timers.now()
     const seconds = this.previousAt < 0 ? 0 : (now - this.previousAt) / 1000
     const rate = (delta: number) => (seconds > 0 ? Math.max(0, delta) / seconds : 0)
-    const cells = impl.list().filter((cell) => !(cell.parent === undefined && cell.name.startsWith("ea.")))
+    const cells: Array<Cell> = []
+    const residents: Array<GrainReport> = []
+    const seen = new Map<string, number>()
+    for (const cell of impl.list()) {
+      if (cell.parent !== undefined) cells.push(cell)
+      else if (GrainName.isGrainName(cell.name)) {
+        const grain = GrainName.decode(cell.name)
+        if (grain === undefined || residents.length >= this.settings.maxActors) continue
+        const address = cell.addressString()
+        const activatedAt = this.grainsSeen.get(address) ?? now
+        seen.set(address, activatedAt)
+        residents.push({
+          kind: grain.kind,
+          key: grain.id,
+          address,
+          activatedAt,
+          deactivatesAt: impl.timers.deadlineOf(cell) ?? null
+        })
+      } else if (!cell.name.startsWith("ea.")) cells.push(cell)
+    }
+    this.grainsSeen = seen
     const actors: Array<ActorReport> = []
     const next = new Map<string, number>()
     for (const cell of cells) {
@@ -164,7 +195,7 @@ export class Sampler {
         latest: [...this.tail]
       },
       schedules: schedules.map(scheduleReport),
-      grains
+      grains: grains ?? residents
     }
     this.previous = next
     this.previousAt = now
