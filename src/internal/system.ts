@@ -113,6 +113,12 @@ export interface ClusterHooks {
   /** The fence of a top-level cluster actor. */
   fence(cell: Cell): number | undefined
   /**
+   * Remoting lost its connection to `node` (`host:port`) or could not
+   * deliver to it: names it holds are re-resolved instead of being sent
+   * into the void.
+   */
+  unreachable(node: string): void
+  /**
    * Whether the cluster reserves `name` for itself (a grain's name, which
    * starts with `~`: never a user's name): such a name is valid although it
    * does not match the pattern of actor names.

@@ -4,7 +4,7 @@
  * seen through its own `faulty` wrapper (to cut one node off the store).
  */
 import { Effect, Exit, Fiber, Layer, Queue, Scope, TestClock } from "effect"
-import { ActorSystem, type EventStream, Remoting } from "../../src/index.js"
+import { ActorSystem, type EventStream, Remoting, Transport } from "../../src/index.js"
 import * as Cluster from "../../src/Cluster/Cluster.js"
 import * as ClusterStore from "../../src/Cluster/ClusterStore.js"
 import * as Discovery from "../../src/Cluster/Discovery.js"
@@ -13,6 +13,7 @@ export interface ClusterNode {
   readonly id: string
   readonly system: ActorSystem.Service
   readonly cluster: Cluster.Service
+  readonly remoting: Remoting.Service
   readonly faults: ClusterStore.FaultControl
   readonly events: Queue.Dequeue<EventStream.Event>
   readonly scope: Scope.CloseableScope
@@ -30,7 +31,9 @@ export const timings = {
 export const startClusterNode = (
   shared: ClusterStore.Service,
   id: string,
-  options: Omit<Cluster.Options, "nodeId">
+  options: Omit<Cluster.Options, "nodeId">,
+  /** The remoting transport (default TCP; the test transport to partition nodes). */
+  transport: Transport.Service = Transport.makeTcp()
 ): Effect.Effect<ClusterNode> =>
   Effect.gen(function*() {
     const scope = yield* Scope.make()
@@ -39,6 +42,7 @@ export const startClusterNode = (
     const layer = Cluster.layer({ ...timings, sameHostProof: false, ...options, nodeId: id }).pipe(
       Layer.provideMerge(Remoting.layer({ kinds: kinds as never })),
       Layer.provideMerge(ActorSystem.layer({ name: id })),
+      Layer.provide(Layer.succeed(Transport.Transport, transport)),
       Layer.provide(Layer.succeed(ClusterStore.ClusterStore, store)),
       Layer.provide(Discovery.layerStatic([]))
     )
@@ -49,6 +53,7 @@ export const startClusterNode = (
       id,
       system,
       cluster: yield* Effect.provide(Cluster.Cluster, context),
+      remoting: yield* Effect.provide(Remoting.Remoting, context),
       faults,
       events,
       scope,

@@ -8,9 +8,11 @@ import { Duration, Effect, Either, type Scope } from "effect"
 import * as Address from "../../Address.js"
 import { ActorSystem } from "../../ActorSystem.js"
 import * as Remoting from "../../Remoting/Remoting.js"
+import { SpawnFailed } from "../../Errors.js"
 import { type AnyDefinition, implOf } from "../../internal/system.js"
 import type { Service as Store } from "../ClusterStore.js"
 import * as Batcher from "./batcher.js"
+import { controlName, SpawnHere } from "./control.js"
 import { defaultGrainSettings, Grains, type GrainSettings } from "./grains.js"
 import { ClusterNode } from "./cluster.js"
 import { Directory, type NodeView, parseNodeAddress } from "./directory.js"
@@ -34,6 +36,13 @@ export const nodeAddress = Effect.gen(function*() {
   const remoting = yield* Remoting.Remoting
   return `${system.name}@${remoting.host}:${remoting.port}`
 })
+
+/** A remote spawn whose node answered something a spawn cannot fail with (no control actor, a timeout). */
+const failedThere = (name: string) => (error: { readonly message: string }) =>
+  Effect.fail(new SpawnFailed({ actorName: name, reason: `the node asked to spawn it: ${error.message}`, cause: error }))
+
+/** A probe of a suspect node waits this long for its answer. */
+const probeTimeout = Duration.seconds(1)
 
 export const build = (
   settings: BuildSettings,
@@ -65,6 +74,7 @@ export const build = (
       if (node === undefined) return undefined
       return pidAt(Address.make({ system: node.system, host: node.host, port: node.port, path: [name] }), def)
     }
+    const clock = yield* Effect.clock
     const directory = new Directory(
       impl,
       store,
@@ -74,7 +84,16 @@ export const build = (
       runtime,
       kinds,
       settings.relocate,
-      remotePid
+      remotePid,
+      () => clock.unsafeCurrentTimeMillis(),
+      (node) => {
+        const at = node.lastIndexOf(":")
+        return remoting.nodeInfo({ host: node.slice(0, at), port: Number(node.slice(at + 1)) }).pipe(
+          Effect.timeout(probeTimeout),
+          Effect.as(true),
+          Effect.orElseSucceed(() => false)
+        )
+      }
     )
     const placement = yield* Rendezvous.make
     const grains = new Grains(directory, placement, settings.grains ?? {
@@ -98,11 +117,22 @@ export const build = (
       },
       () => view.members(),
       grains,
-      (member, kind, name) => {
+      (member, kind, name, options) => {
         const address = parseNodeAddress(member.address)
-        return address === undefined
-          ? Effect.dieMessage(`Cluster: node ${member.nodeId} has no remoting address`)
-          : remoting.spawn({ host: address.host, port: address.port }, kind, name)
+        if (address === undefined) return Effect.dieMessage(`Cluster: node ${member.nodeId} has no remoting address`)
+        const control = Address.make({ system: address.system, host: address.host, port: address.port, path: [controlName] })
+        return Remoting.pid(control).pipe(
+          Effect.flatMap((pid) => pid.ask(new SpawnHere({ kind, name, options }))),
+          Effect.catchTags({
+            AskTimeout: failedThere(name),
+            AskFailed: failedThere(name),
+            ActorNotFound: failedThere(name),
+            MailboxFull: failedThere(name),
+            UnknownMessage: failedThere(name)
+          }),
+          Effect.flatMap((spawned) => Remoting.pid(spawned, kinds.get(kind))),
+          Effect.provideService(ActorSystem, system)
+        )
       }
     )
     impl.cluster = directory

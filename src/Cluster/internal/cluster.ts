@@ -48,10 +48,20 @@ class Absent {
 }
 const absent = new Absent()
 
-/** Errors of a send after which nothing was processed: re-resolve the name and try again. */
-const isStale = (error: unknown): boolean =>
-  typeof error === "object" && error !== null && "_tag" in error &&
-  (error._tag === "ActorNotFound" || error._tag === "ActorStopped" || error._tag === "Moving")
+const tagOf = (error: unknown): unknown =>
+  typeof error === "object" && error !== null && "_tag" in error ? error._tag : undefined
+
+/**
+ * Errors of a send that say the PID it used is no longer the name's: the
+ * actor is gone from there (`ActorNotFound`, `ActorStopped`), the name is
+ * moving, or its node cannot be reached (`NodeUnreachable`: it died, and the
+ * store may still list it until its lease runs out). Re-resolve the name
+ * and try again.
+ */
+const isStale = (error: unknown): boolean => {
+  const tag = tagOf(error)
+  return tag === "ActorNotFound" || tag === "ActorStopped" || tag === "Moving" || tag === "NodeUnreachable"
+}
 
 export class ClusterNode {
   private readonly retry: Schedule.Schedule<unknown, unknown>
@@ -67,12 +77,13 @@ export class ClusterNode {
     readonly members: () => ReadonlyArray<Member>,
     /** This node's grains (host and router). */
     readonly grains: Grains,
-    /** Spawns a kind on another node (through remoting). */
+    /** Spawns a kind on another node (through its control actor), with these traveling options. */
     private readonly spawnRemote: (
       member: Member,
       kind: string,
-      name: string
-    ) => Effect.Effect<Pid.Pid, RemoteError | KindNotRegistered | SpawnError>
+      name: string,
+      options: Travel.Travel
+    ) => Effect.Effect<Pid.Pid, RemoteError | KindNotRegistered | SpawnError | InvalidArgument>
   ) {
     const millis = Duration.toMillis(settings.relocationWait)
     this.retry = Schedule.exponential("10 millis", 1.5).pipe(
@@ -100,26 +111,38 @@ export class ClusterNode {
   }
 
   /**
-   * Spawns a kind by name: here when this node registered it, else on the
-   * node rendezvous hashing picks among the live nodes that have it.
+   * Spawns a kind by name: here when this node registered it (and has the
+   * role asked for), else on the node rendezvous hashing picks among the
+   * live nodes that have both, which claims it with the same traveling
+   * options.
    */
   spawnKind(
     kind: string,
     name: string,
     options: Travel.Travel | undefined
   ): Effect.Effect<Pid.Pid, SpawnError | InvalidArgument | KindNotRegistered | RemoteError> {
-    const def = this.directory.kinds.get(kind)
-    if (def !== undefined) return this.spawn(def, name, options)
     return Effect.suspend(() => {
-      const candidates = this.members().filter((member) =>
-        member.status === "up" && member.kinds.includes(kind) &&
-        (options?.role === undefined || member.roles.includes(options.role))
-      )
+      const travel = Travel.validate(options ?? {})
+      if (Either.isLeft(travel)) return Effect.fail(new InvalidArgument({ reason: travel.left.message }))
+      const role = travel.right.role
+      const fits = (member: Member | undefined) =>
+        member !== undefined && member.kinds.includes(kind) && (role === undefined || member.roles.includes(role))
+      const def = this.directory.kinds.get(kind)
+      const port = this.directory.port
+      if (def !== undefined && (role === undefined || fits(port.member(port.self)))) {
+        return this.spawn(def, name, travel.right)
+      }
+      const candidates = this.members().filter((member) => member.status === "up" && fits(member))
       const chosen = this.placement.pick(name, candidates.map((member) => `${member.nodeId}#${member.epoch}`))
       const member = candidates.find((m) => `${m.nodeId}#${m.epoch}` === chosen)
       return member === undefined
-        ? Effect.fail(new KindNotRegistered({ kind, node: "no live node of the cluster" }))
-        : this.spawnRemote(member, kind, name)
+        ? Effect.fail(
+          new KindNotRegistered({
+            kind,
+            node: role === undefined ? "no live node of the cluster" : `no live node of the cluster with role ${role}`
+          })
+        )
+        : this.spawnRemote(member, kind, name, travel.right)
     })
   }
 
@@ -154,7 +177,7 @@ export class ClusterNode {
           const def = this.directory.kinds.get(kind)
           return incarnationKey(member) === incarnationKey(self) && def !== undefined
             ? this.spawn(def, name, validated.right)
-            : this.spawnRemote(member, kind, name)
+            : this.spawnRemote(member, kind, name, validated.right)
         }
       )
     })
@@ -186,8 +209,18 @@ export class ClusterNode {
     f: (pid: Pid.Pid) => Effect.Effect<A, E>
   ): Effect.Effect<A, E | ActorNotFound | StoreUnavailable> {
     const pid = this.directory.cached(name)
-    if (pid !== undefined) return Effect.catchIf(f(pid), isStale, () => this.slow(name, f))
+    if (pid !== undefined) return Effect.catchIf(this.using(pid, f), isStale, () => this.slow(name, f))
     return this.slow(name, f)
+  }
+
+  /** Runs `f` on a PID; an unreachable node becomes suspect, so the next resolution does not pick it again. */
+  private using<A, E>(pid: Pid.Pid, f: (pid: Pid.Pid) => Effect.Effect<A, E>): Effect.Effect<A, E> {
+    return Effect.tapError(f(pid), (error) =>
+      Effect.sync(() => {
+        if (tagOf(error) === "NodeUnreachable" && pid.address.host !== "") {
+          this.directory.unreachable(`${pid.address.host}:${pid.address.port}`)
+        }
+      }))
   }
 
   private slow<A, E>(
@@ -202,7 +235,7 @@ export class ClusterNode {
       > => {
         if (found === "absent") return Effect.fail(absent)
         if (found === "moving") return Effect.fail(moving)
-        return f(found)
+        return this.using(found, f)
       })
     })
     return attempt.pipe(

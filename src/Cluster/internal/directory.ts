@@ -84,6 +84,25 @@ export const parseNodeAddress = (
   return { system: match[1] ?? "", host: match[2] ?? "", port: Number(match[3]) }
 }
 
+/** `host:port` of a member's remoting address (how remoting names a node), or undefined. */
+const nodeKeyOf = (member: Member | undefined): string | undefined => {
+  const node = parseNodeAddress(member?.address ?? "")
+  return node === undefined ? undefined : `${node.host}:${node.port}`
+}
+
+/**
+ * How often a suspect node is probed: until it answers a probe, names it
+ * holds read as moving (sends wait for their redeployment or for the node's
+ * return instead of being sent into the void).
+ */
+export const probeEveryMillis = 1000
+
+/** A node remoting lost: since when (this node's clock), and whether a probe is out. */
+interface Suspicion {
+  since: number
+  probing: boolean
+}
+
 /** A store call retried briefly: a claim or release lost to contention is worth a second try. */
 const retried = <A>(effect: Effect.Effect<A, StoreUnavailable>) =>
   Effect.retry(effect, Schedule.intersect(Schedule.exponential("20 millis"), Schedule.recurs(4)))
@@ -94,6 +113,8 @@ export class Directory implements ClusterHooks {
   private readonly cache = new Map<string, Cached>()
   /** Cells stopping without giving their name back: another node adopts the row (leave, suspension, zombies). */
   private readonly keep = new Set<Cell>()
+  /** Nodes (`host:port`) remoting lost and that have not answered a probe since. */
+  private readonly suspects = new Map<string, Suspicion>()
   /** This node's grains (`grains.ts`), told when a grain's cell binds and unbinds. */
   grains: (GrainHooks & { bound(cell: Cell): void; unbound(cell: Cell): void }) | undefined = undefined
 
@@ -109,7 +130,11 @@ export class Directory implements ClusterHooks {
     /** The per-system default of `relocate`. */
     private readonly relocateByDefault: boolean,
     /** Builds the PID of a name on another node. */
-    private readonly remotePid: (address: string, name: string, def: AnyDefinition | undefined) => Pid.Pid | undefined
+    private readonly remotePid: (address: string, name: string, def: AnyDefinition | undefined) => Pid.Pid | undefined,
+    /** This node's clock (milliseconds), for suspicions. */
+    private readonly now: () => number,
+    /** Whether the node at `host:port` answers (a remoting probe). */
+    private readonly probe: (node: string) => Effect.Effect<boolean>
   ) {}
 
   // ----------------------------------------------------------- the hooks
@@ -174,6 +199,34 @@ export class Directory implements ClusterHooks {
 
   lookup(name: string): Effect.Effect<Option.Option<Pid.Pid>> {
     return Effect.orElseSucceed(this.resolve(name), () => Option.none())
+  }
+
+  unreachable(node: string): void {
+    const suspicion = this.suspects.get(node)
+    if (suspicion === undefined) this.suspects.set(node, { since: this.now(), probing: false })
+    else suspicion.since = this.now()
+  }
+
+  /**
+   * Whether remoting lost this member and it has not answered since: a dead
+   * node's PIDs must not be used while the store still lists it (its lease
+   * has not run out yet). A suspect is probed every `probeEveryMillis`; the
+   * first answer clears it.
+   */
+  isSuspect(member: Member | undefined): boolean {
+    const key = nodeKeyOf(member)
+    if (key === undefined) return false
+    const suspicion = this.suspects.get(key)
+    if (suspicion === undefined) return false
+    if (!suspicion.probing && this.now() - suspicion.since >= probeEveryMillis) {
+      suspicion.probing = true
+      Runtime.runFork(this.runtime)(Effect.map(this.probe(key), (answered) => {
+        suspicion.probing = false
+        if (answered && this.suspects.get(key) === suspicion) this.suspects.delete(key)
+        else suspicion.since = this.now()
+      }))
+    }
+    return true
   }
 
   // -------------------------------------------------------------- names
@@ -241,7 +294,7 @@ export class Directory implements ClusterHooks {
     if (!entry.live) return "moving"
     if (sameIncarnation(entry.owner, this.port.self)) return this.impl.lookup(name)?.pid ?? "moving"
     const member = this.port.member(entry.owner)
-    if (member === undefined || !isLiveStatus(member)) return "moving"
+    if (member === undefined || !isLiveStatus(member) || this.isSuspect(member)) return "moving"
     const pid = this.remotePid(member.address, name, this.kinds.get(entry.kind))
     if (pid === undefined) return "moving"
     this.cache.set(name, { pid, owner: entry.owner })
@@ -254,7 +307,8 @@ export class Directory implements ClusterHooks {
     if (cell !== undefined) return cell.pid
     const cached = this.cache.get(name)
     if (cached === undefined) return undefined
-    if (isLiveStatus(this.port.member(cached.owner))) return cached.pid
+    const owner = this.port.member(cached.owner)
+    if (isLiveStatus(owner) && !this.isSuspect(owner)) return cached.pid
     this.cache.delete(name)
     return undefined
   }
@@ -269,6 +323,9 @@ export class Directory implements ClusterHooks {
     for (const [name, cached] of this.cache) {
       if (!isLiveStatus(this.port.member(cached.owner))) this.cache.delete(name)
     }
+    // A suspicion outlives nothing it was about: drop those of nodes no longer in the view as live.
+    const live = new Set(this.port.members().filter(isLiveStatus).map(nodeKeyOf))
+    for (const key of this.suspects.keys()) if (!live.has(key)) this.suspects.delete(key)
   }
 }
 

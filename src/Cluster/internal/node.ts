@@ -4,8 +4,9 @@
  *
  * @internal
  */
-import { Duration, Effect, Option, Schedule, Schema, type Scope, Stream } from "effect"
+import { Duration, Effect, Option, Schedule, type Scope, Stream } from "effect"
 import * as Actor from "../../Actor.js"
+import { KindNotRegistered } from "../../Errors.js"
 import { ActorSystem } from "../../ActorSystem.js"
 import * as Remoting from "../../Remoting/Remoting.js"
 import type { AnyDefinition } from "../../internal/system.js"
@@ -14,19 +15,11 @@ import { ClusterStore, type Incarnation, type View } from "../ClusterStore.js"
 import * as Membership from "../Membership.js"
 import { build, nodeAddress } from "./build.js"
 import { incarnationKey, NodeView, parseNodeAddress } from "./directory.js"
+import { controlName, RedeployNow, SpawnHere } from "./control.js"
 import { defaultGrainSettings } from "./grains.js"
 import { exportMembership } from "./metrics.js"
 import * as Gateway from "./gateway.js"
 import { Redeployer } from "./redeploy.js"
-
-/** The name of each node's control actor (spawned outside the directory: every node has one). */
-export const controlName = "ea.cluster"
-
-/** A hint to a node: look for orphans now (a peer just left and this node may be a target). */
-export class RedeployNow extends Schema.TaggedClass<RedeployNow>()("RedeployNow", {
-  nodeId: Schema.String,
-  epoch: Schema.Number
-}) {}
 
 const defaults = {
   relocationWait: Duration.seconds(10),
@@ -91,9 +84,17 @@ export const make = (
 
     // The control actor: peers that leave tell it to look for orphans at once.
     const Control = Actor.make("effect-actors/ClusterControl", {
-      protocol: [RedeployNow],
+      protocol: [RedeployNow, SpawnHere],
       passivateAfter: "never",
-      receive: { RedeployNow: () => Effect.asVoid(Effect.forkDaemon(refreshThenPass)) }
+      receive: {
+        RedeployNow: () => Effect.asVoid(Effect.forkDaemon(refreshThenPass)),
+        SpawnHere: (request) => {
+          const def = kinds.find((kind) => kind.kind === request.kind)
+          return def === undefined
+            ? Effect.fail(new KindNotRegistered({ kind: request.kind, node: view.self.nodeId }))
+            : Effect.map(node.spawn(def, request.name, request.options), (pid) => pid.address.toString())
+        }
+      }
     })
     const impl = directory.impl
     impl.cluster = undefined

@@ -16,7 +16,8 @@
  *    the pass runs again on every view change, so a node that joins with the
  *    kind adopts it.
  *
- * Reconcile compares the rows this incarnation owns with the local registry:
+ * Reconcile compares the actor rows this incarnation owns (not the
+ * `schedule:` rows its scheduler holds) with the local registry:
  * a row without its actor (twice in a row, so a spawn in flight is not
  * mistaken for one) is spawned again, or released if this node cannot run
  * its kind; a local cluster actor whose row is gone or moved is stopped.
@@ -32,6 +33,13 @@ import type { Entry, Incarnation, Member } from "../ClusterStore.js"
 import { AdoptedRequest, type Directory, incarnationKey, isLiveStatus, sameIncarnation } from "./directory.js"
 import type { Placement } from "./rendezvous.js"
 import * as Travel from "./travel.js"
+
+/**
+ * Whether a directory row is an actor's: actor names never contain `:`, so
+ * rows such as `schedule:<reference>` are held by something else (the
+ * cluster scheduler) and reconcile must leave them alone.
+ */
+export const isActorName = (name: string): boolean => !name.includes(":")
 
 /** Rows per adopt statement. */
 const adoptBatch = 500
@@ -195,6 +203,8 @@ export class Redeployer {
       const respawn: Array<Entry> = []
       const release: Array<Entry> = []
       for (const row of rows) {
+        // `schedule:…` (and other prefixed) rows have no actor here: their holders keep them.
+        if (!isActorName(row.name)) continue
         const cell = this.impl.lookup(row.name)
         if (cell !== undefined && this.directory.fence(cell) === row.fence) continue
         if (!this.missing.has(row.name)) {
