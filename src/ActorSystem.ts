@@ -296,8 +296,9 @@ export const layer = (options: Options): Layer.Layer<ActorSystem | Resolver, Inv
  * An actor system's options read from `Config`, one key per option:
  * `name` (required), `askTimeout`, `shutdownTimeout`, `passivateAfter` (a
  * duration or `never`), `stashCapacity`, `mailboxCapacity` (a bounded
- * mailbox of that size; unbounded when absent), and under `metrics`:
- * `interval`, `perActor`, `processingTime`. Durations are written as Effect
+ * mailbox of that size; unbounded when absent), under `metrics`:
+ * `interval`, `perActor`, `processingTime`, and under `eventBuffer`:
+ * `capacity`, `strategy` (`sliding` or `dropping`). Durations are written as Effect
  * reads them (`"5 seconds"`, `"200 millis"`). Each key gets the checks that
  * `make` applies to options, so a wrong value fails with a `ConfigError`
  * naming its key. Nest it to read prefixed keys, and read the environment
@@ -332,6 +333,13 @@ export const config: Config.Config<Options> = Config.map(
           processingTime: Config.boolean("processingTime")
         }),
         "metrics"
+      ),
+      eventBuffer: Config.nested(
+        Checks.optional({
+          capacity: Checks.checked(Config.integer("capacity"), Checks.positiveInteger),
+          strategy: Config.literal("sliding", "dropping")("strategy")
+        }),
+        "eventBuffer"
       )
     })
   }),

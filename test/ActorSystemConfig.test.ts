@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Config, ConfigProvider, Deferred, Duration, Effect, Exit, Fiber, Layer, Schema, TestClock } from "effect"
-import { Actor, ActorSystem } from "../src/index.js"
+import { Chunk, Config, ConfigProvider, Deferred, Duration, Effect, Exit, Fiber, Layer, Queue, Schema, TestClock } from "effect"
+import { Actor, ActorSystem, EventStream } from "../src/index.js"
 import { settle } from "./helpers.js"
 
 /** A provider reading keys the way the environment holds them: `ACTORS_ASK_TIMEOUT`. */
@@ -34,7 +34,9 @@ describe("C1 ActorSystem.layerConfig", () => {
           ACTORS_STASH_CAPACITY: "10",
           ACTORS_MAILBOX_CAPACITY: "100",
           ACTORS_METRICS_INTERVAL: "15 seconds",
-          ACTORS_METRICS_PER_ACTOR: "true"
+          ACTORS_METRICS_PER_ACTOR: "true",
+          ACTORS_EVENT_BUFFER_CAPACITY: "100",
+          ACTORS_EVENT_BUFFER_STRATEGY: "dropping"
         })
       )
       const { mailbox, ...rest } = options
@@ -44,7 +46,8 @@ describe("C1 ActorSystem.layerConfig", () => {
         shutdownTimeout: Duration.seconds(30),
         passivateAfter: "never",
         stashCapacity: 10,
-        metrics: { interval: Duration.seconds(15), perActor: true }
+        metrics: { interval: Duration.seconds(15), perActor: true },
+        eventBuffer: { capacity: 100, strategy: "dropping" }
       })
       expect(mailbox).toBeDefined()
     }))
@@ -52,7 +55,7 @@ describe("C1 ActorSystem.layerConfig", () => {
   it.effect("leaves out what the environment does not set (the defaults of make apply)", () =>
     Effect.gen(function*() {
       const options = yield* Effect.withConfigProvider(fromEnv, env({ ACTORS_NAME: "shop" }))
-      expect(options).toEqual({ name: "shop", metrics: {} })
+      expect(options).toEqual({ name: "shop", metrics: {}, eventBuffer: {} })
       expect(Object.keys(options)).not.toContain("askTimeout")
     }))
 
@@ -84,6 +87,27 @@ describe("C1 ActorSystem.layerConfig", () => {
       const timedOut = yield* Fiber.join(asking).pipe(Effect.flip)
       expect(timedOut._tag).toBe("AskTimeout")
       yield* pid.kill
+    }))
+
+  it.scoped("builds a system whose event subscribers get the configured buffer", () =>
+    Effect.gen(function*() {
+      const context = yield* Layer.build(
+        ActorSystem.layerConfig(fromEnv).pipe(
+          Layer.provide(Layer.setConfigProvider(env({
+            ACTORS_NAME: "buffered",
+            ACTORS_EVENT_BUFFER_CAPACITY: "2",
+            ACTORS_EVENT_BUFFER_STRATEGY: "dropping"
+          })))
+        )
+      )
+      const system = yield* Effect.provide(ActorSystem.ActorSystem, context)
+      const events = yield* system.subscribe
+      for (let i = 0; i < 5; i++) yield* system.spawn(Silent, `s${i}`)
+      // Dropping keeps the first two ActorStarted events and counts the three newer ones as missed.
+      const kept = yield* Queue.takeAll(events)
+      expect(Chunk.toReadonlyArray(kept).map((e) => e._tag === "ActorStarted" ? e.address.path.join("/") : e._tag))
+        .toEqual(["s0", "s1"])
+      expect(yield* EventStream.missed(events)).toBe(3)
     }))
 
   it.effect("a record of your own configs, with options from code", () =>
@@ -119,6 +143,9 @@ describe("C1 ActorSystem.layerConfig", () => {
       [{ ACTORS_NAME: "shop", ACTORS_MAILBOX_CAPACITY: "0" }, "mailboxCapacity", "must be a positive integer"],
       [{ ACTORS_NAME: "shop", ACTORS_METRICS_INTERVAL: "0 seconds" }, "metrics.interval", "must be positive"],
       [{ ACTORS_NAME: "shop", ACTORS_METRICS_PER_ACTOR: "perhaps" }, "PER_ACTOR", "boolean"],
+      [{ ACTORS_NAME: "shop", ACTORS_EVENT_BUFFER_CAPACITY: "0" }, "eventBuffer.capacity", "must be a positive integer"],
+      [{ ACTORS_NAME: "shop", ACTORS_EVENT_BUFFER_CAPACITY: "many" }, "CAPACITY", "integer"],
+      [{ ACTORS_NAME: "shop", ACTORS_EVENT_BUFFER_STRATEGY: "newest" }, "STRATEGY", "sliding"],
       [{ ACTORS_NAME: "a shop!" }, "name", "a name starts with a letter or digit"],
       [{}, "ACTORS_NAME", "Missing data"]
     ]

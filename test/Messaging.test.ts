@@ -77,6 +77,41 @@ describe("E3 forward", () => {
         .toEqual(["client", "none"])
     }))
 
+  it.scoped("the sender of a tell is whoever runs it: one tell Effect run from outside, by actors, from a forked fiber", () =>
+    Effect.gen(function*() {
+      const sys = yield* system
+      const back = yield* sys.spawn(Back, "back")
+      const hello = back.tell(new Hello())
+      const runner = <E>(name: string, run: Effect.Effect<void, E>) =>
+        sys.spawn(
+          Actor.make(name, {
+            protocol: relayProtocol,
+            receive: {
+              Hello: () => Effect.void,
+              Echo: () => Effect.succeed(""),
+              Senders: () => Effect.succeed([]),
+              Go: () => Effect.orDie(run)
+            }
+          }),
+          name
+        )
+      const inline = yield* runner("inline", hello)
+      const forked = yield* runner("forked", Effect.flatMap(Effect.fork(hello), Fiber.join))
+      const seen = (n: number) => Effect.eventually(back.ask(new Senders()).pipe(Effect.filterOrFail((s) => s.length === n)))
+      yield* hello
+      yield* seen(1)
+      yield* inline.tell(new Go())
+      yield* seen(2)
+      yield* hello
+      yield* seen(3)
+      yield* forked.tell(new Go())
+      yield* seen(4)
+      // The same Effect, run twice in a row from outside: delivered twice.
+      yield* hello
+      yield* hello
+      expect(yield* seen(6)).toEqual(["none", "inline", "none", "forked", "none", "none"])
+    }))
+
   it.scoped("a forwarded ask is answered by the final actor", () =>
     Effect.gen(function*() {
       const sys = yield* system

@@ -187,10 +187,7 @@ export class Cell extends LocalPid implements Runnable, AskTarget {
         capacity: mailbox.capacity ?? Infinity
       })
     }
-    if ((this.flags & (SCHEDULED | SUSPENDED)) === 0 && this.status === RUNNING) {
-      this.flags |= SCHEDULED
-      this.system.dispatcher.schedule(this)
-    }
+    this.scheduleIfIdle()
     return undefined
   }
 
@@ -262,6 +259,23 @@ export class Cell extends LocalPid implements Runnable, AskTarget {
   /** Starts the idle countdown (passivation), when the actor has one. */
   armPassivation(): void {
     if (this.options.passivateMillis > 0) this.timers.add(this, this.options.passivateMillis)
+  }
+
+  /**
+   * `send` once `acceptsSurely` said yes, in the same synchronous turn: the
+   * checks it made are not made again.
+   */
+  sendSurely(envelope: Envelope): void {
+    ;(this.mailbox ??= this.options.mailbox.make()).offer(envelope)
+    this.scheduleIfIdle()
+  }
+
+  /** Puts a running actor that is neither scheduled nor suspended on the ready queue. */
+  private scheduleIfIdle(): void {
+    if ((this.flags & (SCHEDULED | SUSPENDED)) === 0 && this.status === RUNNING) {
+      this.flags |= SCHEDULED
+      this.system.dispatcher.schedule(this)
+    }
   }
 
   /** Whether `send` of this message cannot fail now (the default unbounded mailbox, a known tag, alive). */

@@ -16,6 +16,11 @@
  *   `globalThis["effect/FiberCurrent"]`: reading it (`currentFiber`) is
  *   cheaper than `Fiber.getCurrentFiber` (an `Option` per call), and that is
  *   on the path of every tell (the sender) and every spawn (the context).
+ * - **A fiber's refs are an immutable value.** A fiber keeps its `FiberRefs`
+ *   in `_fiberRefs`, and every change to any ref replaces that object (a new
+ *   map), never edits it. So one ref's value can be remembered per `FiberRefs`
+ *   object (`fiberRefReader`): a sender that tells in a loop looks its
+ *   `currentRunnable` up once instead of two map lookups per tell.
  *
  * At load the module checks that `effect` is a version these were built for
  * (3.x, from 3.22) and that each shape is what it expects, by trying it. If
@@ -28,7 +33,7 @@
  *
  * @internal
  */
-import { Context, Effect, Effectable, Exit, Fiber, Option } from "effect"
+import { Context, Effect, Effectable, Exit, Fiber, FiberRef, Option } from "effect"
 import { createRequire } from "node:module"
 
 /** The `effect` versions these internals were read from: 3.x, from 3.22. */
@@ -50,6 +55,9 @@ const isSyncPrimitive = (effect: object): effect is SyncPrimitive =>
 
 const slot = (): Fiber.RuntimeFiber<unknown, unknown> | undefined =>
   (globalThis as Record<string, unknown>)[fiberSlot] as Fiber.RuntimeFiber<unknown, unknown> | undefined
+
+/** The fiber's current `FiberRefs` object, read without the side effect of `getFiberRefs` (which sets a ref). */
+const refsOf = (fiber: Fiber.RuntimeFiber<unknown, unknown>): unknown => (fiber as unknown as { readonly _fiberRefs?: unknown })._fiberRefs
 
 /** What is not as expected, or undefined when everything is. */
 const mismatch = (): string | undefined => {
@@ -89,6 +97,26 @@ const mismatch = (): string | undefined => {
     })
     Effect.runSync(new Probe())
     if (steps !== "sync") return `an Effectable's _op is not honoured (ran: ${steps || "nothing"})`
+    // A fiber's refs: an object in `_fiberRefs` that setting a ref replaces (and restoring it replaces again).
+    const ref = FiberRef.unsafeMake(0)
+    interface Seen {
+      readonly before: unknown
+      readonly during: unknown
+      readonly after: unknown
+      readonly value: number
+      readonly restored: number
+    }
+    const seen = Effect.runSync(Effect.withFiberRuntime<Seen>((fiber) => {
+      const before = refsOf(fiber)
+      return Effect.map(
+        Effect.locally(Effect.sync(() => ({ during: refsOf(fiber), value: fiber.getFiberRef(ref) })), ref, 1),
+        ({ during, value }) => ({ before, during, value, after: refsOf(fiber), restored: fiber.getFiberRef(ref) })
+      )
+    }))
+    if (
+      typeof seen.before !== "object" || seen.before === null || seen.during === seen.before ||
+      seen.after === seen.during || seen.value !== 1 || seen.restored !== 0
+    ) return "a fiber's refs are not an object replaced whenever a ref changes"
   } catch (error) {
     return `a check threw: ${String(error)}`
   }
@@ -120,6 +148,27 @@ export const runIfSync = (effect: Effect.Effect<unknown, unknown, unknown>): unk
 export const currentFiber: () => Fiber.RuntimeFiber<unknown, unknown> | undefined = fast
   ? slot
   : () => Option.getOrUndefined(Fiber.getCurrentFiber())
+
+/**
+ * Reads `ref` in the running fiber (`undefined` outside fibers), remembering
+ * the last answer with the `FiberRefs` object it came from: while that object
+ * is still the fiber's (nothing was set since), the answer still holds.
+ */
+export const fiberRefReader = <A>(ref: FiberRef.FiberRef<A>): () => A | undefined => {
+  if (!fast) return () => currentFiber()?.getFiberRef(ref)
+  let lastRefs: unknown = undefined
+  let lastValue: A | undefined = undefined
+  return () => {
+    const fiber = slot()
+    if (fiber === undefined) return undefined
+    const refs = refsOf(fiber)
+    if (refs !== lastRefs) {
+      lastValue = fiber.getFiberRef(ref)
+      lastRefs = refs
+    }
+    return lastValue
+  }
+}
 
 /** The context of the running fiber (empty outside one). */
 export const currentContext = (): Context.Context<never> => currentFiber()?.currentContext ?? Context.empty()

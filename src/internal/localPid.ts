@@ -16,9 +16,9 @@ import { unwatch, watch } from "./cell/deathWatch.js"
 import { type AnyPid, isCell, restartRequest } from "./cell/status.js"
 import { stop } from "./cell/stopping.js"
 import { currentRunnable, inlineRunnable } from "./dispatcher.js"
-import { AskHandle } from "./envelope.js"
+import { AskHandle, Envelope } from "./envelope.js"
 import { TimerNode } from "./timers.js"
-import { currentFiber, presentAsSyncStep } from "./effectInternals.js"
+import { fiberRefReader, presentAsSyncStep } from "./effectInternals.js"
 
 /**
  * The actor the running fiber is draining, if any: the sender of what that
@@ -26,9 +26,11 @@ import { currentFiber, presentAsSyncStep } from "./effectInternals.js"
  * `Effect.withFiberRuntime` on the tell path.
  */
 export const currentCell = (): Cell | undefined => {
-  const runnable = inlineRunnable.current ?? currentFiber()?.getFiberRef(currentRunnable)
+  const runnable = inlineRunnable.current ?? runnableOfFiber()
   return isCell(runnable) ? runnable : undefined
 }
+
+const runnableOfFiber = fiberRefReader(currentRunnable)
 
 const currentSender = (): AnyPid | undefined => currentCell()?.pid
 
@@ -40,8 +42,15 @@ const askTimeoutMillis = (cell: Cell, options: Pid.AskOptions | undefined): numb
   return millis > 0 ? millis : new InvalidArgument({ reason: `ask timeout must be positive, got ${millis} ms` })
 }
 
-/** A tell as one small object: cheaper than a suspend and its closure. */
-class TellEffect extends Effectable.Class<void, ActorStopped | MailboxFull | UnknownMessage> {
+/**
+ * A tell as one small object: cheaper than a suspend and its closure. Sent
+ * from outside any actor, it is also its own envelope (it holds the message,
+ * and such a tell has no sender and no asker): one object per tell instead
+ * of two. It never changes, so the same tell run twice is queued twice.
+ */
+class TellEffect extends Effectable.Class<void, ActorStopped | MailboxFull | UnknownMessage> implements Envelope {
+  declare readonly sender: undefined
+  declare readonly ask: undefined
   constructor(readonly cell: Cell, readonly message: Tagged) {
     super()
   }
@@ -59,9 +68,13 @@ presentAsSyncStep(
   TellEffect.prototype,
   (tell) => tell.cell.acceptsSurely(tell.message),
   (tell) => {
-    tell.cell.send(tell.message, currentSender(), undefined)
+    const sender = currentSender()
+    tell.cell.sendSurely(sender === undefined ? tell : new Envelope(tell.message, sender, undefined))
   }
 )
+
+// The envelope fields of a tell, on the prototype: no field per tell.
+Object.defineProperties(TellEffect.prototype, { sender: { value: undefined }, ask: { value: undefined } })
 
 /**
  * The PID of a local actor is its cell: one object per actor (a PID object

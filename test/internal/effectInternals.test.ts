@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Option, Schema } from "effect"
+import { Effect, Fiber, FiberRef, Option, Schema } from "effect"
 import { Actor, ActorSystem } from "../../src/index.js"
-import { currentFiber, MISS, runIfSync, status } from "../../src/internal/effectInternals.js"
+import { currentFiber, fiberRefReader, MISS, runIfSync, status } from "../../src/internal/effectInternals.js"
 
 /** The `plain` project of vitest.config.ts runs the core suites with this set. */
 const plain = (process.env["EFFECT_ACTORS_PLAIN_PATH"] ?? "") !== ""
@@ -17,6 +17,37 @@ describe("I8.7 Effect internals", () => {
       const fiber = yield* Effect.withFiberRuntime((fiber) => Effect.succeed(fiber))
       expect(yield* Effect.sync(() => currentFiber())).toBe(fiber)
       expect(Option.getOrUndefined(yield* Fiber.getCurrentFiber().pipe(Effect.succeed))).toBe(fiber)
+    }))
+
+  it("fiberRefReader reads nothing outside a fiber", () => {
+    expect(fiberRefReader(FiberRef.unsafeMake("initial"))()).toBeUndefined()
+  })
+
+  it.effect("fiberRefReader reads the running fiber's value, however its refs changed since", () =>
+    Effect.gen(function*() {
+      const ref = FiberRef.unsafeMake("initial")
+      const read = fiberRefReader(ref)
+      const now = Effect.sync(read)
+      expect(yield* now).toBe("initial")
+      expect(yield* Effect.locally(now, ref, "local")).toBe("local")
+      expect(yield* now).toBe("initial")
+      yield* FiberRef.set(ref, "set")
+      expect(yield* now).toBe("set")
+      // Another fiber, then this one again: each reads its own.
+      const child = yield* Effect.fork(Effect.locally(Effect.zipRight(Effect.yieldNow(), now), ref, "child"))
+      expect(yield* now).toBe("set")
+      expect(yield* Fiber.join(child)).toBe("child")
+      expect(yield* now).toBe("set")
+      // Two fibers taking turns, each changing its value between reads.
+      const turns: Array<string> = []
+      const takeTurns = (name: string) =>
+        Effect.forEach([1, 2, 3], (i) =>
+          Effect.zipRight(
+            FiberRef.set(ref, `${name}${i}`),
+            Effect.zipRight(Effect.yieldNow(), Effect.sync(() => turns.push(`${name}${i}=${read()}`)))
+          ), { discard: true })
+      yield* Effect.all([takeTurns("a"), takeTurns("b")], { concurrency: 2 })
+      expect(turns.sort()).toEqual(["a1=a1", "a2=a2", "a3=a3", "b1=b1", "b2=b2", "b3=b3"])
     }))
 
   it.effect("tells, asks and stops behave the same on both paths", () =>

@@ -18,6 +18,7 @@ import { incarnationKey, NodeView, parseNodeAddress } from "./directory.js"
 import { controlName, RedeployNow, SpawnHere } from "./control.js"
 import { defaultGrainSettings } from "./grains.js"
 import { exportMembership } from "./metrics.js"
+import * as Gateway from "./gateway.js"
 import { Redeployer } from "./redeploy.js"
 
 const defaults = {
@@ -200,6 +201,13 @@ export const make = (
         view.members().filter((member) => member.status === "up" || member.status === "leaving")
       ),
       leave
+    }
+    // The gateway for clients outside the cluster (spawned outside the directory: every node has one).
+    const here = parseNodeAddress(yield* nodeAddress)
+    if (here !== undefined) {
+      impl.cluster = undefined
+      yield* Effect.orDie(system.spawn(Gateway.make(service, options.nodeId, here), Gateway.gatewayName))
+      impl.cluster = directory
     }
     return [service, membership] as const
   })

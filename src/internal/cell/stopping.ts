@@ -23,47 +23,32 @@ import { currentRunnable, inlineRunnable, type Runnable } from "../dispatcher.js
 import type { Envelope } from "../envelope.js"
 import { MISS, runIfSync } from "../effectInternals.js"
 import { notifyWatchers } from "./deathWatch.js"
-import {
-  BACKING_OFF,
-  Escalation,
-  FINALIZING,
-  HANDED_OFF,
-  isCell,
-  KILLED,
-  PASSIVATED,
-  RestartRequest,
-  RUNNING,
-  SCHEDULED,
-  STARTING,
-  STOPPED,
-  STOPPING,
-  SUSPENDED
-} from "./status.js"
+import * as Status from "./status.js"
 
 /** What is left to do: an Effect to run, or `undefined` when all is done. */
 type Rest = Effect.Effect<void> | undefined
 
 /** Marks the cell as stopping; a worker (or the stopper) finalizes it. */
 export const requestStop = (cell: Cell, kill: boolean, reason: Events.StopReason, error?: string): void => {
-  if (cell.status === STOPPED) return
-  if (cell.status === STARTING) {
+  if (cell.status === Status.STOPPED) return
+  if (cell.status === Status.STARTING) {
     // Asked from preStart (`ctx.stop(ctx.self)`): the spawn stops the actor once preStart returns.
     requestStopWhileStarting(cell, reason)
     return
   }
   const x = cell.extras
-  if (cell.status < STOPPING) {
-    cell.status = STOPPING
+  if (cell.status < Status.STOPPING) {
+    cell.status = Status.STOPPING
     x.stopReason = reason
     x.stopError = error
   }
-  if (kill) cell.flags |= KILLED
-  if ((cell.flags & SUSPENDED) !== 0) {
-    cell.flags = (cell.flags & ~SUSPENDED) | KILLED
+  if (kill) cell.flags |= Status.KILLED
+  if ((cell.flags & Status.SUSPENDED) !== 0) {
+    cell.flags = (cell.flags & ~Status.SUSPENDED) | Status.KILLED
   }
   cell.timers.remove(cell)
-  if ((cell.flags & (SCHEDULED | FINALIZING)) === 0 && cell.status !== STARTING) {
-    cell.flags |= SCHEDULED
+  if ((cell.flags & (Status.SCHEDULED | Status.FINALIZING)) === 0 && cell.status !== Status.STARTING) {
+    cell.flags |= Status.SCHEDULED
     cell.system.dispatcher.schedule(cell)
   }
 }
@@ -71,9 +56,9 @@ export const requestStop = (cell: Cell, kill: boolean, reason: Events.StopReason
 /** Stops and waits (see `stopFromOutside`); from the actor itself or a descendant, only asks. */
 export const stop = (cell: Cell, kill: boolean, reason: Events.StopReason): Effect.Effect<void> =>
   Effect.withFiberRuntime((fiber) => {
-    if (cell.status === STOPPED) return Effect.void
+    if (cell.status === Status.STOPPED) return Effect.void
     const caller = fiber.getFiberRef(currentRunnable)
-    if (caller === cell || (isCell(caller) && caller.descendsFrom(cell))) {
+    if (caller === cell || (Status.isCell(caller) && caller.descendsFrom(cell))) {
       // Stopping itself or an ancestor from a handler: waiting would wait for itself (children stop first).
       requestStop(cell, kill, reason)
       return Effect.void
@@ -89,18 +74,18 @@ export const stop = (cell: Cell, kill: boolean, reason: Events.StopReason): Effe
  * Returns what is left to wait for, or `undefined` when the actor has stopped.
  */
 export const stopFromOutside = (cell: Cell, kill: boolean, reason: Events.StopReason): Rest => {
-  if (cell.status === STOPPED) return undefined
-  if (cell.status === STARTING) {
+  if (cell.status === Status.STOPPED) return undefined
+  if (cell.status === Status.STARTING) {
     // preStart is running in the spawner's fiber; the spawn finalizes. That fiber is out of our reach, so a
     // preStart that never ends must not hold the stop (or the system's shutdown) beyond the shutdown timeout.
     requestStopWhileStarting(cell, reason)
     return Effect.asVoid(Effect.timeoutOption(Effect.interruptible(awaitStopped(cell)), cell.system.shutdownTimeout))
   }
-  if (cell.status === RUNNING && (cell.flags & (SCHEDULED | SUSPENDED | FINALIZING)) === 0 && cell.isEmpty()) {
-    cell.status = STOPPING
+  if (cell.status === Status.RUNNING && (cell.flags & (Status.SCHEDULED | Status.SUSPENDED | Status.FINALIZING)) === 0 && cell.isEmpty()) {
+    cell.status = Status.STOPPING
     return finalizeNow(cell, reason)
   }
-  const backingOff = (cell.flags & BACKING_OFF) !== 0
+  const backingOff = (cell.flags & Status.BACKING_OFF) !== 0
   requestStop(cell, kill, reason)
   // A kill does not wait for the handler in flight, and nothing runs during a restart delay: interrupt at once.
   if (kill || backingOff) return forceStop(cell)
@@ -114,7 +99,7 @@ export const stopFromOutside = (cell: Cell, kill: boolean, reason: Events.StopRe
 const requestStopWhileStarting = (cell: Cell, reason: Events.StopReason): void => {
   const x = cell.extras
   x.stopReason = reason
-  cell.flags |= KILLED
+  cell.flags |= Status.KILLED
 }
 
 /**
@@ -124,10 +109,10 @@ const requestStopWhileStarting = (cell: Cell, reason: Events.StopReason): void =
  */
 const forceStop = (cell: Cell): Effect.Effect<void> =>
   Effect.suspend(() => {
-    if (cell.status === STOPPED) return Effect.void
-    cell.flags |= KILLED
+    if (cell.status === Status.STOPPED) return Effect.void
+    cell.flags |= Status.KILLED
     const timeout = cell.system.shutdownTimeout
-    if ((cell.flags & FINALIZING) !== 0) return orAbandon(cell, awaitStopped(cell))
+    if ((cell.flags & Status.FINALIZING) !== 0) return orAbandon(cell, awaitStopped(cell))
     const worker = cell.runner
     cell.runner = undefined
     const fiber = worker?.fiber
@@ -145,8 +130,8 @@ const forceStop = (cell: Cell): Effect.Effect<void> =>
       // The interrupted message was not processed: finalize drops it first, as a deadletter.
       const inFlight = cell.current
       cell.current = undefined
-      if (inFlight !== undefined && (cell.flags & HANDED_OFF) === 0) (cell.extras.system ??= []).unshift(inFlight)
-      cell.flags &= ~HANDED_OFF
+      if (inFlight !== undefined && (cell.flags & Status.HANDED_OFF) === 0) (cell.extras.system ??= []).unshift(inFlight)
+      cell.flags &= ~Status.HANDED_OFF
       return orAbandon(cell, finalize(cell))
     })
   })
@@ -167,7 +152,7 @@ const orAbandon = (cell: Cell, wait: Effect.Effect<void>): Effect.Effect<void> =
  * running in it is left to finish, unwatched.
  */
 const abandon = (cell: Cell, timeout: Duration.Duration): void => {
-  if (cell.status === STOPPED) return
+  if (cell.status === Status.STOPPED) return
   const children = cell.x?.children
   if (children !== undefined) for (const child of [...children.values()]) abandon(child, timeout)
   const worker = cell.runner
@@ -176,7 +161,7 @@ const abandon = (cell: Cell, timeout: Duration.Duration): void => {
     cell.system.dispatcher.lose(worker)
     worker.fiber.unsafeInterruptAsFork(worker.fiber.id())
   }
-  cell.flags |= KILLED | FINALIZING
+  cell.flags |= Status.KILLED | Status.FINALIZING
   const x = cell.extras
   x.stopReason = "Abandoned"
   x.stopError = `did not stop within the shutdown timeout (${Duration.format(timeout)})`
@@ -187,7 +172,7 @@ const abandon = (cell: Cell, timeout: Duration.Duration): void => {
 /** Resumes when the cell has stopped. */
 export const awaitStopped = (cell: Cell): Effect.Effect<void> =>
   Effect.async<void>((resume) => {
-    if (cell.status === STOPPED) return resume(Effect.void)
+    if (cell.status === Status.STOPPED) return resume(Effect.void)
     const x = cell.extras
     const waiter = () => resume(Effect.void)
     ;(x.stopWaiters ??= []).push(waiter)
@@ -262,7 +247,7 @@ const postStopFailed = (cell: Cell, cause: Cause.Cause<unknown>): Effect.Effect<
 
 /** Runs once: children, pipes, leftovers, postStop, unregistering, Terminated, events. */
 export const finalize = (cell: Cell): Effect.Effect<void> =>
-  Effect.suspend(() => (cell.flags & FINALIZING) !== 0 ? awaitStopped(cell) : finalizeNow(cell) ?? Effect.void)
+  Effect.suspend(() => (cell.flags & Status.FINALIZING) !== 0 ? awaitStopped(cell) : finalizeNow(cell) ?? Effect.void)
 
 /**
  * `finalize`, synchronously as far as it goes; returns what is left, with the
@@ -270,8 +255,8 @@ export const finalize = (cell: Cell): Effect.Effect<void> =>
  * recorded one.
  */
 const finalizeNow = (cell: Cell, reason?: Events.StopReason): Rest => {
-  cell.flags |= FINALIZING
-  cell.status = STOPPING
+  cell.flags |= Status.FINALIZING
+  cell.status = Status.STOPPING
   const children = stopChildrenNow(cell, "ParentStopped")
   if (children === undefined) return afterChildren(cell, reason)
   return cell.withAnnotations(Effect.zipRight(children, Effect.suspend(() => afterChildren(cell, reason) ?? Effect.void)))
@@ -307,11 +292,11 @@ const dropLeftovers = (cell: Cell): void => {
   const x = cell.x
   const reason = "actor stopped before processing it"
   const drop = (envelope: Envelope) => {
-    if (envelope.message instanceof Escalation) {
+    if (envelope.message instanceof Status.Escalation) {
       requestStop(envelope.message.child, true, "ParentStopped")
       return
     }
-    if (envelope.message instanceof RestartRequest || envelope.message instanceof Terminated) {
+    if (envelope.message instanceof Status.RestartRequest || envelope.message instanceof Terminated) {
       envelope.ask?.fail(new ActorStopped({ address: cell.addressString(), messageTag: "Restart" }))
       return
     }
@@ -329,16 +314,16 @@ const dropLeftovers = (cell: Cell): void => {
 
 /** The actor has stopped: unregister it, tell its watchers and the event stream, wake whoever waits. */
 const completeStop = (cell: Cell, reason?: Events.StopReason): void => {
-  if (cell.status === STOPPED) return
-  cell.status = STOPPED
-  cell.flags &= ~SCHEDULED
+  if (cell.status === Status.STOPPED) return
+  cell.status = Status.STOPPED
+  cell.flags &= ~Status.SCHEDULED
   cell.runner = undefined
   cell.timers.remove(cell)
   cell.system.unregister(cell)
   const x = cell.x
   const stopReason = x?.stopReason ?? reason ?? "Stopped"
   cell.system.remote?.stopped(cell, stopReason)
-  const passivated = (cell.flags & PASSIVATED) !== 0
+  const passivated = (cell.flags & Status.PASSIVATED) !== 0
   if (cell.system.bus.wants(passivated ? "ActorPassivated" : "ActorStopped")) {
     const address = cell.address
     cell.publish(
@@ -365,7 +350,7 @@ const completeStop = (cell: Cell, reason?: Events.StopReason): void => {
 /** Passivation: the idle deadline passed. */
 export const passivate = (cell: Cell): void => {
   // Busy, or suspended waiting for its parent's decision: not idle.
-  if (cell.status !== RUNNING || (cell.flags & (SCHEDULED | SUSPENDED)) !== 0) return
-  cell.flags |= PASSIVATED
+  if (cell.status !== Status.RUNNING || (cell.flags & (Status.SCHEDULED | Status.SUSPENDED)) !== 0) return
+  cell.flags |= Status.PASSIVATED
   requestStop(cell, false, "Stopped")
 }
