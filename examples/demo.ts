@@ -1,223 +1,161 @@
 /**
- * The demo run by `npm start`: three node processes on 127.0.0.1 count the
- * words of a corpus for a coordinator, over remoting. Midway the coordinator
- * kills one node with SIGKILL: its watcher receives `Terminated`
- * (NodeUnreachable), the lost worker is spawned again on a surviving node,
- * the chunks that were in flight are sent again, and the final counts are
- * checked against a local count.
+ * The demo run by `npm start`: a cluster of three node processes on
+ * 127.0.0.1, over the embedded store (a SQLite file in a temporary
+ * directory). This process joins the cluster too, without running actors,
+ * and drives it:
  *
- * Until the cluster layer lands, the redeployment is done here by a local
- * overseer actor that watches the remote workers; the cluster will do the
- * same by itself.
+ * 1. it spawns 12 bank accounts by kind: rendezvous hashing spreads them
+ *    over the three nodes; each node also declares a singleton (a ticker on
+ *    a cluster-unique schedule);
+ * 2. it deposits into every account by name, all the time;
+ * 3. it kills the node holding the most accounts with SIGKILL, and waits
+ *    for each of its accounts to answer from a survivor: no overseer, the
+ *    survivors adopt them by themselves;
+ * 4. it checks that every name answers from exactly one node and that the
+ *    balances add up to the deposits acknowledged (the accounts keep their
+ *    balance in a ledger under their fence, so a moved account carries on);
+ * 5. it stops the nodes gracefully and exits.
  */
 import { type ChildProcess, spawn } from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
+import { Runtime } from "@effect/platform"
 import { NodeRuntime } from "@effect/platform-node"
-import { Effect, Either, Layer, Logger, LogLevel, Schema } from "effect"
-import { Actor, ActorSystem, type Pid, Remoting } from "../src/index.js"
-import { CountWords, Stats, WordCounter } from "./demo/protocol.js"
+import { Effect, Fiber, Layer, Logger, LogLevel, Ref, Schedule } from "effect"
+import { ActorSystem, Cluster, ClusterStore, Discovery, Remoting } from "../src/index.js"
+import { accountNames, Deposit, GetBalance } from "./demo/protocol.js"
 
 const started = Date.now()
 const say = (line: string) => Effect.sync(() => console.log(`[${((Date.now() - started) / 1000).toFixed(2)}s] ${line}`))
 
-// ------------------------------------------------------------------ nodes
-
-interface Node {
-  readonly name: string
-  readonly host: string
-  readonly port: number
-  readonly process: ChildProcess
-}
-
+const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-actors-demo-"))
+const store = Path.join(dir, "cluster.db")
 const nodeScript = fileURLToPath(new URL("./demo/node.ts", import.meta.url))
 
-/** Starts a node process and waits for it to listen; killed when the scope closes. */
-const startNode = (name: string) =>
+/** Starts a node process and waits until it joined; stopped (SIGTERM, a graceful leave) when the scope closes. */
+const startNode = (nodeId: string) =>
   Effect.acquireRelease(
-    Effect.async<Node, Error>((resume) => {
+    Effect.async<ChildProcess, Error>((resume) => {
       const child = spawn(process.execPath, ["--import", "tsx", nodeScript], {
         stdio: ["ignore", "pipe", "inherit"],
-        // A node reads its settings from its environment (examples/demo/node.ts).
-        env: {
-          ...process.env,
-          ACTORS_NAME: name,
-          ACTORS_PASSIVATE_AFTER: "never",
-          REMOTING_HOST: "127.0.0.1",
-          REMOTING_PORT: "0"
-        }
+        env: { ...process.env, NODE_ID: nodeId, STORE: store, LEDGER: Path.join(dir, "ledger.db") }
       })
-      let output = ""
       child.stdout?.on("data", (data: Buffer) => {
-        output += data.toString()
-        const ready = /READY (\d+)/.exec(output)
-        if (ready !== null) resume(Effect.succeed({ name, host: "127.0.0.1", port: Number(ready[1]), process: child }))
-      })
-      child.on("exit", (code, signal) => resume(Effect.fail(new Error(`${name} exited (${code ?? signal})`))))
-    }).pipe(Effect.timeoutFail({ duration: "60 seconds", onTimeout: () => new Error(`${name} did not start`) })),
-    stopNode
-  )
-
-/** SIGTERM: the node stops its actors gracefully and exits; SIGKILL if it takes too long. */
-const stopNode = (node: Node) =>
-  Effect.async<void>((resume) => {
-    if (node.process.exitCode !== null || node.process.signalCode !== null) return resume(Effect.void)
-    node.process.once("exit", () => resume(Effect.void))
-    node.process.kill("SIGTERM")
-  }).pipe(
-    Effect.timeout("5 seconds"),
-    Effect.catchAll(() => Effect.sync(() => node.process.kill("SIGKILL")))
-  )
-
-// ---------------------------------------------------------------- workers
-
-interface Placement {
-  pid: Pid.Pid<CountWords | Stats>
-  node: Node
-}
-
-/** Where each worker lives now; the overseer moves workers off dead nodes. */
-class Placements {
-  readonly workers = new Map<string, Placement>()
-  readonly deadNodes = new Set<string>()
-  constructor(readonly nodes: ReadonlyArray<Node>) {}
-  survivors(): Array<Node> {
-    return this.nodes.filter((node) => !this.deadNodes.has(node.name))
-  }
-}
-
-class Watch extends Schema.TaggedClass<Watch>()("Watch", { worker: Schema.String }) {}
-
-/** Watches the remote workers and spawns a lost one again on a surviving node. */
-const Overseer = (placements: Placements, remoting: Remoting.Service) =>
-  Actor.make("Overseer", {
-    protocol: [Watch],
-    initialState: () => ({ redeployed: 0 }),
-    receive: {
-      Watch: (msg, ctx) => {
-        const placement = placements.workers.get(msg.worker)
-        return placement === undefined ? Effect.void : ctx.watch(placement.pid)
-      },
-      Terminated: (msg, ctx) =>
-        Effect.gen(function*() {
-          const lost = [...placements.workers].find(([, p]) => String(p.pid.address) === msg.address)
-          if (lost === undefined) return
-          const [worker, placement] = lost
-          yield* say(`overseer: ${worker} on ${placement.node.name} terminated (${msg.reason})`)
-          if (msg.reason.startsWith("NodeUnreachable")) placements.deadNodes.add(placement.node.name)
-          const survivors = placements.survivors()
-          const target = survivors[ctx.state.redeployed++ % survivors.length]
-          if (target === undefined) return yield* say("overseer: no node left")
-          const pid = yield* remoting.spawn(target, WordCounter, worker)
-          placements.workers.set(worker, { pid, node: target })
-          yield* ctx.watch(pid)
-          yield* say(`overseer: ${worker} spawned again on ${target.name} with fresh state`)
-        }).pipe(Effect.catchAll((error) => say(`overseer: redeploy failed: ${error._tag}`)))
-    }
-  })
-
-// ----------------------------------------------------------------- corpus
-
-const vocabulary = [
-  "actor", "effect", "fiber", "mailbox", "message", "node", "schema", "supervisor",
-  "stream", "layer", "scope", "cluster", "remote", "ask", "tell", "watch"
-]
-
-/** A deterministic corpus: `chunks` chunks of `lines` lines of 8 words. */
-const corpus = (chunks: number, lines: number): Array<Array<string>> => {
-  let seed = 42
-  const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648
-  return Array.from({ length: chunks }, () =>
-    Array.from({ length: lines }, () =>
-      Array.from({ length: 8 }, () => vocabulary[Math.floor(random() * vocabulary.length)]).join(" ")))
-}
-
-const countLocally = (chunks: ReadonlyArray<ReadonlyArray<string>>): Map<string, number> => {
-  const counts = new Map<string, number>()
-  for (const chunk of chunks) {
-    for (const line of chunk) for (const word of line.split(" ")) counts.set(word, (counts.get(word) ?? 0) + 1)
-  }
-  return counts
-}
-
-// ---------------------------------------------------------------- the demo
-
-const program = Effect.gen(function*() {
-  yield* say("starting three nodes on 127.0.0.1 (free ports)")
-  const nodes = yield* Effect.all([startNode("node-1"), startNode("node-2"), startNode("node-3")], {
-    concurrency: "unbounded"
-  })
-  for (const node of nodes) yield* say(`${node.name} listens on ${node.host}:${node.port}`)
-
-  const remoting = yield* Remoting.Remoting
-  const system = yield* ActorSystem.ActorSystem
-  const placements = new Placements(nodes)
-  const overseer = yield* system.spawn(Overseer(placements, remoting), "overseer")
-
-  const workerNames = ["worker-a", "worker-b", "worker-c"]
-  for (const [i, worker] of workerNames.entries()) {
-    const node = nodes[i]!
-    const pid = yield* remoting.spawn(node, WordCounter, worker)
-    placements.workers.set(worker, { pid, node })
-    yield* overseer.tell(new Watch({ worker }))
-    yield* say(`spawned ${worker} on ${node.name}: ${String(pid.address)}`)
-  }
-
-  const chunks = corpus(60, 200)
-  const totals = new Map<string, number>()
-  let done = 0
-  let retries = 0
-  const victim = nodes[1]!
-
-  const countChunk = (index: number) =>
-    Effect.gen(function*() {
-      const worker = workerNames[index % workerNames.length]!
-      for (;;) {
-        const placement = placements.workers.get(worker)!
-        const result = yield* Effect.either(
-          placement.pid.ask(new CountWords({ chunk: index, lines: chunks[index]! }), { timeout: "2 seconds" })
-        )
-        if (Either.isRight(result)) {
-          for (const [word, n] of Object.entries(result.right)) totals.set(word, (totals.get(word) ?? 0) + n)
-          done++
-          if (done === 20) {
-            yield* say(`20/60 chunks counted: killing ${victim.name} (pid ${victim.process.pid}) with SIGKILL`)
-            victim.process.kill("SIGKILL")
-          }
-          return
+        for (const line of data.toString().split("\n")) {
+          if (line === "READY") resume(Effect.succeed(child))
+          else if (line !== "") console.log(`         ${nodeId} | ${line}`)
         }
-        retries++
-        yield* say(`chunk ${index} to ${worker} on ${placement.node.name} failed with ${result.left._tag}; retrying`)
-        yield* Effect.sleep("300 millis")
-      }
-    }).pipe(Effect.zipLeft(Effect.sleep("40 millis")))
+      })
+      child.on("exit", (code, signal) => resume(Effect.fail(new Error(`${nodeId} exited (${code ?? signal})`))))
+    }).pipe(Effect.timeoutFail({ duration: "60 seconds", onTimeout: () => new Error(`${nodeId} did not start`) })),
+    (child) =>
+      Effect.async<void>((resume) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.void)
+        child.once("exit", () => resume(Effect.void))
+        child.kill("SIGTERM")
+      }).pipe(Effect.timeout("10 seconds"), Effect.catchAll(() => Effect.sync(() => child.kill("SIGKILL"))))
+  )
 
-  yield* say(`counting the words of ${chunks.length} chunks, three at a time`)
-  yield* Effect.forEach(chunks.keys(), countChunk, { concurrency: 3, discard: true })
-
-  const expected = countLocally(chunks)
-  const same = expected.size === totals.size && [...expected].every(([word, n]) => totals.get(word) === n)
-  const words = [...totals.values()].reduce((a, b) => a + b, 0)
-  yield* say(`all ${chunks.length} chunks counted (${words} words, ${retries} retries after the node died)`)
-  yield* say(same ? "verified: the totals match a local count, nothing lost or counted twice" : "MISMATCH with the local count")
-  for (const worker of workerNames) {
-    const placement = placements.workers.get(worker)!
-    const stats = yield* placement.pid.ask(new Stats())
-    yield* say(`${worker} now on ${stats.node}: ${stats.chunks} chunks, ${stats.words} words since it started`)
-  }
-  if (!same) return yield* Effect.fail(new Error("the counts do not match"))
-  // The overseer goes first, or it would see the nodes leave and try to redeploy.
-  yield* overseer.stop
-  yield* say("stopping: SIGTERM to the nodes (each stops its actors and exits), then this system shuts down")
-})
-
-const CoordinatorLive = Remoting.layer({ host: "127.0.0.1", port: 0, probeInterval: "500 millis" }).pipe(
-  Layer.provideMerge(ActorSystem.layer({ name: "coordinator", passivateAfter: "never" }))
+/** This process as a member of the cluster that runs no actors: it sends by name like any node. */
+const Driver = Cluster.layer({ nodeId: "driver", kinds: [], ttl: "3 seconds", heartbeat: "500 millis" }).pipe(
+  Layer.provideMerge(Remoting.layer({ host: "127.0.0.1", port: 0 })),
+  Layer.provideMerge(ActorSystem.layer({ name: "driver" })),
+  Layer.provideMerge(ClusterStore.layerSqlite({ filename: store })),
+  Layer.provide(Discovery.layerStatic([]))
 )
 
-// runMain: exit code 0 when the demo succeeds, 1 when it fails; SIGINT / SIGTERM stop it gracefully.
+/** Which node holds each account (from the directory). */
+const owners = Effect.gen(function*() {
+  const rows = yield* Effect.flatMap(ClusterStore.ClusterStore, (s) => s.lookup(accountNames))
+  return new Map(accountNames.map((name) => [name, rows.get(name)?.owner.nodeId ?? "-"]))
+})
+
+const showOwners = (title: string) =>
+  Effect.gen(function*() {
+    const byNode = new Map<string, Array<string>>()
+    for (const [name, node] of yield* owners) byNode.set(node, [...byNode.get(node) ?? [], name.replace("account-", "#")])
+    yield* say(title)
+    for (const [node, names] of [...byNode].sort()) yield* say(`    ${node}: ${names.join(" ")}`)
+  })
+
+const program = Effect.gen(function*() {
+  yield* say(`three nodes on 127.0.0.1, cluster store ${store}`)
+  const ids = ["node-1", "node-2", "node-3"]
+  const processes = yield* Effect.forEach(ids, startNode, { concurrency: "unbounded" })
+  const children = new Map(ids.map((id, i) => [id, processes[i]!]))
+  const cluster = yield* Cluster.Cluster
+  // Every node joined; wait until this node's view (read each heartbeat) shows them all.
+  yield* Effect.repeat(cluster.nodes, {
+    until: (members) => ids.every((id) => members.some((member) => member.nodeId === id)),
+    schedule: Schedule.spaced("100 millis")
+  })
+  yield* say(`members: ${(yield* cluster.nodes).map((m) => m.nodeId).join(", ")}`)
+
+  // 1. Accounts spread over the nodes by rendezvous hashing (this process runs none).
+  yield* Effect.forEach(accountNames, (name) => cluster.spawnKind("Account", name), { discard: true })
+  yield* showOwners("12 accounts, each name held by one node:")
+
+  // 2. Deposits by name, in a loop; each acknowledged one is counted.
+  const acknowledged = yield* Ref.make(0)
+  const seqs = new Map(accountNames.map((name) => [name, 0]))
+  const deposit = (name: string) =>
+    Effect.gen(function*() {
+      const seq = (seqs.get(name) ?? 0) + 1
+      seqs.set(name, seq)
+      // Sent again after a failover, a deposit is counted once (the account keeps the last seq).
+      yield* Effect.retry(cluster.sendSync(name, new Deposit({ seq, amount: 10 })), { times: 3 })
+      yield* Ref.update(acknowledged, (n) => n + 10)
+    })
+  let depositing = true
+  const rounds = yield* Effect.fork(
+    Effect.repeat(Effect.forEach(accountNames, deposit, { concurrency: "unbounded", discard: true }), {
+      while: () => depositing
+    })
+  )
+  yield* Effect.sleep("3 seconds")
+  yield* say(`deposits acknowledged so far: ${yield* Ref.get(acknowledged)}`)
+
+  // 3. SIGKILL the node holding the most accounts.
+  const before = yield* owners
+  const count = (id: string) => [...before.values()].filter((node) => node === id).length
+  const victim = [...children.keys()].sort((a, b) => count(b) - count(a))[0]!
+  const lost = accountNames.filter((name) => before.get(name) === victim)
+  yield* say(`SIGKILL ${victim} (pid ${children.get(victim)?.pid}), holding ${lost.length} accounts`)
+  const killedAt = Date.now()
+  children.get(victim)?.kill("SIGKILL")
+  // Each of its accounts answers again, from a survivor (sendSync waits while a name moves).
+  const answers = yield* Effect.forEach(lost, (name) =>
+    Effect.map(cluster.sendSync(name, new GetBalance()), (answer) => ({ name, ...answer, ms: Date.now() - killedAt })), {
+    concurrency: "unbounded"
+  })
+  for (const a of answers) yield* say(`    ${a.name} answers from ${a.node} after ${a.ms} ms, balance ${a.balance}`)
+  const slowest = Math.max(...answers.map((a) => a.ms))
+  yield* say(`all ${lost.length} accounts of ${victim} redeployed and answering ${slowest} ms after the kill`)
+  yield* showOwners("now:")
+
+  // 4. Names unique, totals consistent.
+  yield* Effect.sleep("2 seconds")
+  depositing = false
+  yield* Fiber.join(rounds) // the round in flight completes
+  const final = yield* Effect.forEach(accountNames, (name) => cluster.sendSync(name, new GetBalance()))
+  const now = yield* owners
+  const unique = accountNames.every((name, i) => final[i]!.node === now.get(name) && now.get(name) !== victim)
+  const total = final.reduce((sum, a) => sum + a.balance, 0)
+  const expected = yield* Ref.get(acknowledged)
+  yield* say(`every name answers from the one node the directory names, none from ${victim}: ${unique}`)
+  yield* say(`balances add up to ${total}; deposits acknowledged: ${expected}`)
+  if (!unique || total !== expected) return yield* Effect.fail(new Error("the cluster lost track of an account"))
+  yield* say("stopping the nodes (a graceful leave each)")
+})
+
 program.pipe(
   Effect.scoped,
-  Effect.provide(CoordinatorLive),
+  Effect.provide(Driver),
+  Effect.ensuring(Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))),
+  Effect.tap(() => say("done")),
   Logger.withMinimumLogLevel(LogLevel.Error),
-  NodeRuntime.runMain
+  // Exit at once when done, whatever sockets are still closing.
+  NodeRuntime.runMain({ teardown: (exit) => Runtime.defaultTeardown(exit, (code) => process.exit(code)) })
 )

@@ -25,7 +25,7 @@
  * ```
  * @since 0.1.0
  */
-import { Metric, MetricBoundaries, type Option } from "effect"
+import { Metric, MetricBoundaries, Option } from "effect"
 
 /**
  * A snapshot of one actor's counters.
@@ -53,6 +53,31 @@ export interface ActorMetrics {
    */
   readonly lastProcessingMillis: Option.Option<number>
 }
+
+/**
+ * The snapshot of an actor with nothing counted: what a PID reports when no
+ * instance answers (a remote actor that stopped or whose node is
+ * unreachable, a singleton between two homes). Use it where a `metrics`
+ * read must not fail.
+ *
+ * @example
+ * ```ts
+ * import { Metrics } from "effect-actors"
+ * const none = Metrics.emptyActorMetrics("effect-actors://shop@10.0.0.2:4000/counter")
+ * // { address: "effect-actors://shop@...", processed: 0, mailboxSize: 0, ..., lastProcessingMillis: Option.none() }
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const emptyActorMetrics = (address: string): ActorMetrics => ({
+  address,
+  processed: 0,
+  mailboxSize: 0,
+  restarts: 0,
+  children: 0,
+  stashSize: 0,
+  lastProcessingMillis: Option.none()
+})
 
 /**
  * A snapshot of a system's counters.

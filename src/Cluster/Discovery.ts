@@ -9,52 +9,39 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, type Stream } from "effect"
-import type { DiscoveryUnavailable } from "./ClusterError.js"
+import { Effect, Layer } from "effect"
+import { Discovery, type Peer, type Service } from "./internal/discovery/service.js"
 
-/**
- * A node as discovery knows it.
- *
- * @since 0.1.0
- * @category models
- */
-export interface Peer {
-  readonly nodeId: string
-  /** Where remoting reaches it: `host:port`. */
-  readonly address: string
-}
-
-/**
- * A discovery provider. Write your own by implementing these four members.
- *
- * @since 0.1.0
- * @category models
- */
-export interface Service {
-  /** Announces this node (called when it joins). */
-  readonly register: (self: Peer) => Effect.Effect<void, DiscoveryUnavailable>
-  /** Withdraws it (called when it leaves). */
-  readonly deregister: (self: Peer) => Effect.Effect<void, DiscoveryUnavailable>
-  /** The peers known now. */
-  readonly peers: Effect.Effect<ReadonlyArray<Peer>, DiscoveryUnavailable>
-  /** The peers each time they change, where the provider can tell. */
-  readonly watch?: Stream.Stream<ReadonlyArray<Peer>, DiscoveryUnavailable> | undefined
-}
-
-/**
- * The discovery service of the context.
- *
- * @example
- * ```ts
- * import { Effect } from "effect"
- * import { Discovery } from "effect-actors"
- *
- * const peers = Effect.flatMap(Discovery.Discovery, (discovery) => discovery.peers)
- * ```
- * @since 0.1.0
- * @category tags
- */
-export class Discovery extends Context.Tag("effect-actors/Discovery")<Discovery, Service>() {}
+export {
+  /**
+   * The discovery service of the context.
+   *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import { Discovery } from "effect-actors"
+   *
+   * const peers = Effect.flatMap(Discovery.Discovery, (discovery) => discovery.peers)
+   * ```
+   * @since 0.1.0
+   * @category tags
+   */
+  Discovery,
+  /**
+   * A node as discovery knows it (`nodeId`, and `address` as `host:port`).
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  type Peer,
+  /**
+   * A discovery provider: `register`, `deregister`, `peers` and an optional `watch`.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  type Service
+} from "./internal/discovery/service.js"
 
 /**
  * A fixed list of peers (from configuration): registering changes nothing.

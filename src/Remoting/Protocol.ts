@@ -11,13 +11,13 @@
  * @example
  * ```ts
  * import { Schema } from "effect"
-import { ActorError } from "../Errors.js"
  * import { Protocol } from "effect-actors/Remoting"
  * const info = Schema.decodeUnknownSync(Protocol.ControlRequest)({ _tag: "NodeInfo" })
  * ```
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import { type Either, Schema } from "effect"
+import type { ParseError } from "effect/ParseResult"
 import { ActorError } from "../Errors.js"
 
 /**
@@ -170,3 +170,39 @@ export const ControlRequest = Schema.Union(Lookup, Spawn, Respawn, Stop, Watch, 
  * @category control
  */
 export type ControlRequest = typeof ControlRequest.Type
+
+/**
+ * How what a control request answers is encoded (by the node) and decoded
+ * (by the caller): its success schema, one per request tag.
+ *
+ * @since 0.1.0
+ * @category control
+ */
+export interface SuccessCodec {
+  readonly encode: (value: unknown) => Either.Either<unknown, ParseError>
+  readonly decode: (encoded: unknown) => Either.Either<unknown, ParseError>
+}
+
+const successCodecs = new Map<string, SuccessCodec>()
+
+/**
+ * The codec of what `request` answers (built once per request tag).
+ *
+ * @example
+ * ```ts
+ * import { Protocol } from "effect-actors/Remoting"
+ * const codec = Protocol.successCodec(new Protocol.Lookup({ name: "counter" }))
+ * codec.decode(null) // Either.right(null): no actor holds that name
+ * ```
+ * @since 0.1.0
+ * @category control
+ */
+export const successCodec = (request: ControlRequest): SuccessCodec => {
+  let codec = successCodecs.get(request._tag)
+  if (codec === undefined) {
+    const schema = Schema.successSchema(request as unknown as Schema.WithResult.Any) as Schema.Schema<unknown, unknown>
+    codec = { encode: Schema.encodeUnknownEither(schema), decode: Schema.decodeUnknownEither(schema) }
+    successCodecs.set(request._tag, codec)
+  }
+  return codec
+}

@@ -52,7 +52,6 @@ import { type Pid, Resolver } from "../Pid.js"
 import * as Checks from "../internal/config.js"
 import { resolverOf } from "../internal/resolver.js"
 import { implOf } from "../internal/system.js"
-import type { NodeInfo } from "./Protocol.js"
 import * as Server from "./Server.js"
 import type * as Transport from "./Transport.js"
 import { makePool, type Pool } from "./internal/connection.js"
@@ -158,32 +157,13 @@ export interface Options extends Ops.ClientOptions {
  * @since 0.1.0
  * @category models
  */
-export interface Service {
+export interface Service extends Ops.NodeOperations {
   /** The host in this node's addresses. */
   readonly host: string
   /** The port in this node's addresses. */
   readonly port: number
-  /**
-   * Finds an actor on a node. With its definition the PID is typed by the
-   * protocol (and an unknown tag is refused before sending).
-   * A missing name is `Option.none()`.
-   */
-  lookup<M extends Tagged = Tagged, S = unknown, R = unknown>(
-    address: Ops.AddressInput,
-    definition?: Actor.Definition<M, S, R>
-  ): Effect.Effect<Option.Option<Pid<M>>, RemoteError | InvalidArgument>
-  /** Spawns an actor of a registered kind on a node. */
-  spawn<M extends Tagged = Tagged, S = unknown, R = unknown>(
-    node: Ops.NodeAddress,
-    kind: string | Actor.Definition<M, S, R>,
-    name: string
-  ): Effect.Effect<Pid<M>, RemoteError | KindNotRegistered | SpawnError>
   /** Restarts an actor on a node. */
   respawn(address: Ops.AddressInput): Effect.Effect<void, RemoteError | ActorNotFound | AskError | InvalidArgument>
-  /** Stops an actor on a node gracefully and waits for it. */
-  stop(address: Ops.AddressInput): Effect.Effect<void, RemoteError | ActorNotFound | InvalidArgument>
-  /** A node's identity, actor count and registered kinds. */
-  nodeInfo(node: Ops.NodeAddress): Effect.Effect<NodeInfo, RemoteError>
   /** What this node's server counted so far. */
   readonly stats: Effect.Effect<Server.Stats>
   /** Connections this node has open to other nodes now. */
@@ -275,14 +255,10 @@ export const make = (
   })
 
 const makeService = (pool: Pool, host: string, port: number, server: Server.Server): Service => ({
+  ...Ops.operations(pool),
   host,
   port,
-  lookup: (address, definition) =>
-    Ops.lookup(pool, address, definition as unknown as Ops.KindDefinition | undefined) as never,
-  spawn: (node, kind, name) => Ops.spawn(pool, node, kind as string | Ops.KindDefinition, name) as never,
   respawn: (address) => Ops.respawn(pool, address) as never,
-  stop: (address) => Ops.stop(pool, address, false) as never,
-  nodeInfo: (node) => Ops.nodeInfo(pool, node),
   stats: Effect.sync(() => server.stats()),
   outbound: Effect.sync(() => [...pool.connections.keys()])
 })

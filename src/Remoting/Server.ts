@@ -19,20 +19,8 @@
  * @since 0.1.0
  */
 import type { SocketServerError } from "@effect/platform/SocketServer"
-import {
-  Cause,
-  type Clock,
-  Duration,
-  Effect,
-  Either,
-  Exit,
-  Option,
-  Runtime,
-  Schedule,
-  Schema,
-  type Scope,
-  type Tracer
-} from "effect"
+import { Cause, Duration, Effect, Either, Exit, Option, Runtime, Schedule, Schema } from "effect"
+import type { Clock, Scope, Tracer } from "effect"
 import { ActorError, ActorNotFound, DecodeError, InvalidArgument, isActorError } from "../Errors.js"
 import type { Tagged } from "../Message.js"
 import type * as Pid from "../Pid.js"
@@ -76,18 +64,9 @@ const encodeError = Schema.encodeSync(ActorError)
 const wire = (error: unknown): unknown =>
   encodeError(isActorError(error) ? error : new DecodeError({ address: "", messageTag: "", reason: String(error) }))
 
-const successEncoders = new Map<string, (u: unknown) => Either.Either<unknown, string>>()
-
-const encodeControlSuccess = (request: Protocol.ControlRequest, value: unknown): Either.Either<unknown, string> => {
-  let encode = successEncoders.get(request._tag)
-  if (encode === undefined) {
-    const schema = Schema.successSchema(request as unknown as Schema.WithResult.Any) as Schema.Schema<unknown, unknown>
-    const encodeEither = Schema.encodeUnknownEither(schema)
-    encode = (u) => Either.mapLeft(encodeEither(u), (e) => e.message)
-    successEncoders.set(request._tag, encode)
-  }
-  return encode(value)
-}
+/** What a control call answers, encoded with the request's success schema. */
+const encodeControlSuccess = (request: Protocol.ControlRequest, value: unknown): Either.Either<unknown, string> =>
+  Either.mapLeft(Protocol.successCodec(request).encode(value), (e) => e.message)
 
 const decodeControl = Schema.decodeUnknownEither(Protocol.ControlRequest)
 

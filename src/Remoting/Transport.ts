@@ -359,6 +359,15 @@ export interface TestControls {
   partition(host: string, port: number): void
   /** Undoes `partition`. */
   heal(host: string, port: number): void
+  /**
+   * Cuts two nodes apart, both ways, while each still reaches every other
+   * node: their links are closed and connects between them fail. The nodes
+   * must use transports from `forNode` (which know their node by the
+   * address it listens on).
+   */
+  cut(a: { readonly host: string; readonly port: number }, b: { readonly host: string; readonly port: number }): void
+  /** Undoes `cut`. */
+  mend(a: { readonly host: string; readonly port: number }, b: { readonly host: string; readonly port: number }): void
 }
 
 /**
@@ -376,11 +385,17 @@ export class TestTransport extends Context.Tag("effect-actors/Remoting/TestTrans
  * unless given; `layerTest` uses the Clock of where it is built, so a
  * `TestClock` drives them).
  *
+ * `transport` can be shared by every node of a test; `forNode()` gives each
+ * node its own view of the same network, which `cut` needs to separate two
+ * nodes both ways.
+ *
  * @example
  * ```ts
  * import { Transport } from "effect-actors"
- * const { transport, controls } = Transport.makeTest()
+ * const { transport, controls, forNode } = Transport.makeTest()
  * controls.partition("127.0.0.1", 4001) // node 4001 is unreachable for everyone using `transport`
+ * // three nodes on forNode() each: a and b cut apart, both still talk to c
+ * controls.cut({ host: "127.0.0.1", port: 4001 }, { host: "127.0.0.1", port: 4002 })
  * ```
  * @since 0.1.0
  * @category testing
@@ -388,11 +403,17 @@ export class TestTransport extends Context.Tag("effect-actors/Remoting/TestTrans
 export const makeTest = (
   base: Service = makeTcp(),
   runtime: Runtime.Runtime<never> = Runtime.defaultRuntime
-): { readonly transport: Service; readonly controls: TestControls } => {
+): { readonly transport: Service; readonly controls: TestControls; readonly forNode: () => Service } => {
   let delayMillis = 0
   let drop = 0
-  const cut = new Set<string>()
-  const links = new Map<string, Set<Link>>()
+  /** Partitioned nodes (nothing reaches them) and cut pairs (`a|b`, sorted). */
+  const partitioned = new Set<string>()
+  const pairs = new Set<string>()
+  const pairKey = (a: string, b: string) => a < b ? `${a}|${b}` : `${b}|${a}`
+  const isCut = (from: string | undefined, to: string) =>
+    partitioned.has(to) || (from !== undefined && pairs.has(pairKey(from, to)))
+  /** Links opened through this transport, with the node they came from when it is known. */
+  const links = new Set<{ readonly from: string | undefined; readonly to: string; readonly link: Link }>()
   const clock: Clock.Clock = Runtime.runSync(runtime)(Effect.clock)
   const faulty = (link: Link): Link => {
     // Delayed writes wait in order; one fiber per link writes each when it is due.
@@ -436,39 +457,59 @@ export const makeTest = (
     },
     partition: (host, port) => {
       const key = `${host}:${port}`
-      cut.add(key)
-      for (const link of links.get(key) ?? []) link.close()
+      partitioned.add(key)
+      for (const entry of [...links]) if (entry.to === key) entry.link.close()
     },
     heal: (host, port) => {
-      cut.delete(`${host}:${port}`)
+      partitioned.delete(`${host}:${port}`)
+    },
+    cut: (a, b) => {
+      const key = pairKey(`${a.host}:${a.port}`, `${b.host}:${b.port}`)
+      pairs.add(key)
+      for (const entry of [...links]) {
+        if (entry.from !== undefined && pairKey(entry.from, entry.to) === key) entry.link.close()
+      }
+    },
+    mend: (a, b) => {
+      pairs.delete(pairKey(`${a.host}:${a.port}`, `${b.host}:${b.port}`))
     }
   }
-  const transport: Service = {
-    connect: (host, port, handler) => {
-      const key = `${host}:${port}`
-      if (cut.has(key)) {
-        // Not a timer: the handler must not hear of the close before `connect` has returned its link.
-        setImmediate(() => handler.onClose("partitioned (test transport)"))
-        return { write: () => {}, pendingBytes: 0, close: () => {}, end: () => {}, remote: key }
+  const connect = (from: string | undefined, host: string, port: number, handler: LinkHandler): Link => {
+    const to = `${host}:${port}`
+    if (isCut(from, to)) {
+      // Not a timer: the handler must not hear of the close before `connect` has returned its link.
+      setImmediate(() => handler.onClose("partitioned (test transport)"))
+      return { write: () => {}, pendingBytes: 0, close: () => {}, end: () => {}, remote: to }
+    }
+    let entry: { readonly from: string | undefined; readonly to: string; readonly link: Link } | undefined = undefined
+    const link = base.connect(host, port, {
+      onOpen: () => handler.onOpen(),
+      onData: (chunk) => handler.onData(chunk),
+      onClose: (reason) => {
+        if (entry !== undefined) links.delete(entry)
+        handler.onClose(isCut(from, to) ? "partitioned (test transport)" : reason)
       }
-      let set = links.get(key)
-      if (set === undefined) links.set(key, set = new Set())
-      const tracked = set
-      let link: Link | undefined = undefined
-      link = base.connect(host, port, {
-        onOpen: () => handler.onOpen(),
-        onData: (chunk) => handler.onData(chunk),
-        onClose: (reason) => {
-          if (link !== undefined) tracked.delete(link)
-          handler.onClose(cut.has(key) ? "partitioned (test transport)" : reason)
-        }
-      })
-      tracked.add(link)
-      return faulty(link)
-    },
-    listen: (host, port, accept) => base.listen(host, port, (link) => accept(faulty(link)))
+    })
+    entry = { from, to, link }
+    links.add(entry)
+    return faulty(link)
   }
-  return { transport, controls }
+  const listen = (host: string, port: number, accept: (link: Link) => LinkHandler) =>
+    base.listen(host, port, (link) => accept(faulty(link)))
+  const transport: Service = { connect: (host, port, handler) => connect(undefined, host, port, handler), listen }
+  const forNode = (): Service => {
+    // The node is known by the address it listens on (set before it connects anywhere).
+    let self: string | undefined = undefined
+    return {
+      connect: (host, port, handler) => connect(self, host, port, handler),
+      listen: (host, port, accept) =>
+        Effect.tap(listen(host, port, accept), (listener) =>
+          Effect.sync(() => {
+            self = `${host}:${listener.port}`
+          }))
+    }
+  }
+  return { transport, controls, forNode }
 }
 
 /**

@@ -7,7 +7,7 @@
  * the newest one drawn for its id.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Option, Schema } from "effect"
+import { Cause, Effect, Exit, Option, Schema } from "effect"
 import { Actor } from "../../src/index.js"
 import * as ClusterStore from "../../src/Cluster/ClusterStore.js"
 import * as Rendezvous from "../../src/Cluster/internal/rendezvous.js"
@@ -223,6 +223,8 @@ describe("I2 grains", () => {
       expect(yield* withClock(Effect.flip(ref.tell(new Increment({ by: 1 }))))).toMatchObject({ _tag: "TooManyGrains" })
       yield* eventually(Effect.map(a.cluster.residentGrains, (n) => n === 0))
       expect((yield* where(a, Cart, "three")).count).toBe(0)
+      const invalid = yield* Effect.exit(startClusterNode(store, "z", { kinds: [Cart], grains: { maxResident: 0 } }))
+      expect(Exit.isFailure(invalid) && Cause.pretty(invalid.cause)).toContain("grains.maxResident must be a positive integer")
     }), 60_000)
 
   it.scoped("many activations over three nodes, one node killed: every grain answers again, never two at a time", () =>

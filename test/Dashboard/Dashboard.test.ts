@@ -127,10 +127,11 @@ describe("Dashboard endpoint", () => {
         expect(drain.status).toBe(400)
       })))
 
-  it.live("streams the snapshot as server-sent events", () =>
-    withNode({ interval: "50 millis" }, (dashboard) =>
+  it.live("streams the snapshot as server-sent events, a bounded number at once", () =>
+    withNode({ interval: "50 millis", maxStreams: 1 }, (dashboard) =>
       Effect.promise(async () => {
         const response = await fetch(`${dashboard.url}api/events`)
+        expect((await fetch(`${dashboard.url}api/events`)).status).toBe(503)
         expect(response.headers.get("content-type")).toContain("text/event-stream")
         const reader = response.body!.getReader()
         const decoder = new TextDecoder()
@@ -145,6 +146,15 @@ describe("Dashboard endpoint", () => {
         expect(events.length).toBeGreaterThanOrEqual(2)
         const first = Schema.decodeUnknownSync(Dashboard.Snapshot)(JSON.parse(events[0]!.slice(6)))
         expect(first.nodes[0]!.nodeId).toBe("dash")
+        // The closed stream gave its place back.
+        let again = await fetch(`${dashboard.url}api/events`)
+        while (again.status === 503) {
+          await again.body?.cancel()
+          await new Promise((resolve) => setTimeout(resolve, 20))
+          again = await fetch(`${dashboard.url}api/events`)
+        }
+        expect(again.status).toBe(200)
+        await again.body?.cancel()
       })))
 
   it.live("asks for the remoting token: bearer header or a cookie set from ?token=", () =>

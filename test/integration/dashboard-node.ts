@@ -6,30 +6,15 @@
  * `READY <dashboard url>` and runs until a signal stops it.
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Effect, Layer, Schedule, Schema } from "effect"
+import { Effect, Layer, Schedule } from "effect"
 import { writeSync } from "node:fs"
-import { Actor, ActorSystem, Cluster, ClusterStore, Dashboard, Discovery, Remoting } from "../../src/index.js"
+import { ActorSystem, Cluster, ClusterStore, Dashboard, Discovery, Remoting } from "../../src/index.js"
+import { Counter } from "../Cluster/support.js"
+import { Increment } from "../helpers.js"
 
 const nodeId = process.env["NODE_ID"] ?? "node"
 const actors = Number(process.env["ACTORS"] ?? 5)
 const token = process.env["TOKEN"]
-
-export class Increment extends Schema.TaggedClass<Increment>()("Increment", { by: Schema.Number }) {}
-export class GetCount extends Schema.TaggedRequest<GetCount>()("GetCount", {
-  payload: {},
-  success: Schema.Number,
-  failure: Schema.Never
-}) {}
-
-export const Counter = Actor.make("Counter", {
-  protocol: [Increment, GetCount],
-  initialState: () => 0,
-  passivateAfter: "never",
-  receive: {
-    Increment: (msg, ctx) => ctx.update((n) => n + msg.by),
-    GetCount: (_, ctx) => ctx.get
-  }
-})
 
 const Node = Dashboard.layer({}).pipe(
   Layer.provideMerge(Cluster.layer({

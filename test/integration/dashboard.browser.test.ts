@@ -1,7 +1,8 @@
 /**
  * The dashboard page end to end, in headless Chromium (Debian's `chromium`
  * driven by `playwright-core`): three node processes on one SQLite store,
- * the page shows the three nodes and their actors, search filters the
+ * behind their token (a first visit with `?token=` sets a cookie), the page
+ * shows the three nodes and their actors, search filters the
  * table, a stop asks for confirmation, and when the test kills a node with
  * SIGKILL its card disappears and its actors appear under the survivors
  * within the redeploy bound. Saves `docs/dashboard.png`.
@@ -34,6 +35,8 @@ const chromiumFlags = [
   "--no-first-run"
 ]
 const actorsPerNode = 5
+/** The nodes' remoting token, which guards their dashboards too. */
+const token = "browser-test-token"
 /** The nodes' lease is 3 s; the same-host proof makes it ≤ 1 s. The page refreshes every second. */
 const redeployBoundMs = 3_000 + 1_000 + 2_000
 
@@ -44,7 +47,13 @@ const startNode = (nodeId: string) =>
   new Promise<void>((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", "test/integration/dashboard-node.ts"], {
       stdio: ["ignore", "pipe", "inherit"],
-      env: { ...process.env, NODE_ID: nodeId, STORE: join(dir, "cluster.db"), ACTORS: String(actorsPerNode) }
+      env: {
+        ...process.env,
+        NODE_ID: nodeId,
+        STORE: join(dir, "cluster.db"),
+        ACTORS: String(actorsPerNode),
+        TOKEN: token
+      }
     })
     const timer = setTimeout(() => reject(new Error(`node ${nodeId} not ready`)), 40_000)
     createInterface({ input: child.stdout! }).on("line", (line) => {
@@ -80,7 +89,11 @@ const rows = () =>
 
 describe("L4 the dashboard page in a browser", () => {
   it("shows three nodes, searches, stops behind a confirmation, and follows a node's death", async () => {
-    await page.goto(nodes.get("a")!.url)
+    // The first visit brings the token; the node sets a cookie and redirects to the page without it.
+    const url = nodes.get("a")!.url
+    expect((await page.request.get(`${url}api/snapshot`)).status()).toBe(401)
+    await page.goto(`${url}?token=${token}`)
+    expect(page.url()).toBe(url)
     await page.waitForFunction(() => document.querySelectorAll("section[data-node]").length === 3, undefined, {
       timeout: 15_000
     })

@@ -28,7 +28,7 @@ import { Resolver } from "node:dns/promises"
 import { isIP } from "node:net"
 import { Effect, Layer, Schema } from "effect"
 import { type DiscoveryConfigInvalid, DiscoveryUnavailable } from "../ClusterError.js"
-import { Discovery, type Peer, type Service } from "../Discovery.js"
+import { Discovery, type Peer, type Service } from "../internal/discovery/service.js"
 import { decodeConfig, Millis, Port, SystemName } from "../internal/discovery/config.js"
 import { formatAddress, normalize, pollingWatch } from "../internal/discovery/peers.js"
 

@@ -36,7 +36,7 @@ import { readFile } from "node:fs/promises"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Effect, Layer, Schema, Stream } from "effect"
 import { type DiscoveryConfigInvalid, DiscoveryUnavailable } from "../ClusterError.js"
-import { Discovery, type Peer, type Service } from "../Discovery.js"
+import { Discovery, type Peer, type Service } from "../internal/discovery/service.js"
 import { decodeConfig, Millis, SystemName } from "../internal/discovery/config.js"
 import { formatAddress, normalize, pollingWatch } from "../internal/discovery/peers.js"
 

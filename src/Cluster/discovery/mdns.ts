@@ -41,7 +41,7 @@ import {
   type DiscoveryPackageMissing,
   DiscoveryUnavailable
 } from "../ClusterError.js"
-import { Discovery, type Peer, type Service } from "../Discovery.js"
+import { Discovery, type Peer, type Service } from "../internal/discovery/service.js"
 import { Count, decodeConfig, Millis, Port, Token } from "../internal/discovery/config.js"
 import { importOptional } from "../internal/discovery/optional.js"
 import { announcedWatch, normalize } from "../internal/discovery/peers.js"

@@ -8,6 +8,7 @@ import { Duration, Effect, Option, Schedule, type Scope, Stream } from "effect"
 import * as Actor from "../../Actor.js"
 import { KindNotRegistered } from "../../Errors.js"
 import { ActorSystem } from "../../ActorSystem.js"
+import { InvalidArgument } from "../../Errors.js"
 import * as Remoting from "../../Remoting/Remoting.js"
 import type { AnyDefinition } from "../../internal/system.js"
 import type { Options, Service } from "../Cluster.js"
@@ -18,6 +19,7 @@ import { incarnationKey, NodeView, parseNodeAddress } from "./directory.js"
 import { controlName, RedeployNow, SpawnHere } from "./control.js"
 import { defaultGrainSettings } from "./grains.js"
 import { exportMembership } from "./metrics.js"
+import * as Gateway from "./gateway.js"
 import { Redeployer } from "./redeploy.js"
 
 const defaults = {
@@ -35,6 +37,12 @@ export const make = (
   ActorSystem | Remoting.Remoting | ClusterStore | import("../Discovery.js").Discovery | Scope.Scope
 > =>
   Effect.gen(function*() {
+    const maxResident = options.grains?.maxResident
+    if (maxResident !== undefined && !(Number.isInteger(maxResident) && maxResident > 0)) {
+      return yield* Effect.fail(
+        new InvalidArgument({ reason: `grains.maxResident must be a positive integer, got ${maxResident}` })
+      )
+    }
     const store = yield* ClusterStore
     const system = yield* ActorSystem
     const kinds = options.kinds ?? []
@@ -200,6 +208,13 @@ export const make = (
         view.members().filter((member) => member.status === "up" || member.status === "leaving")
       ),
       leave
+    }
+    // The gateway for clients outside the cluster (spawned outside the directory: every node has one).
+    const here = parseNodeAddress(yield* nodeAddress)
+    if (here !== undefined) {
+      impl.cluster = undefined
+      yield* Effect.orDie(system.spawn(Gateway.make(service, options.nodeId, here), Gateway.gatewayName))
+      impl.cluster = directory
     }
     return [service, membership] as const
   })

@@ -33,8 +33,17 @@ export interface Context {
   readonly load: (member: Member) => Effect.Effect<number, unknown>
 }
 
+/** What placement reads of a member (a `Member`, or what a client was told of one). */
+export interface Placeable {
+  readonly nodeId: string
+  readonly epoch: number
+  readonly status: string
+  readonly kinds: ReadonlyArray<string>
+  readonly roles: ReadonlyArray<string>
+}
+
 /** The members that may run `kind` with `role`, in node id order. */
-export const candidates = (members: ReadonlyArray<Member>, kind: string, role: string | undefined) =>
+export const candidates = <A extends Placeable>(members: ReadonlyArray<A>, kind: string, role: string | undefined) =>
   members
     .filter((member) =>
       member.status === "up" && member.kinds.includes(kind) && (role === undefined || member.roles.includes(role))
@@ -46,7 +55,7 @@ export class Cursor {
   private next: number | undefined = undefined
 
   /** The next candidate: consecutive spawns walk the candidates in node order, starting after this node. */
-  take(list: ReadonlyArray<Member>, self: string): Member | undefined {
+  take<A extends Placeable>(list: ReadonlyArray<A>, self: string): A | undefined {
     if (list.length === 0) return undefined
     if (this.next === undefined) this.next = Math.max(0, list.findIndex((m) => incarnationKey(m) === self)) + 1
     const member = list[this.next % list.length]

@@ -12,12 +12,12 @@
  *
  * @internal
  */
-import { Effect, Equal, Hash, Option } from "effect"
+import { Effect, Equal, Hash } from "effect"
 import { pipeArguments } from "effect/Pipeable"
 import * as Address from "../../Address.js"
 import { ActorNotFound, BatchAskFailed, NodeUnreachable } from "../../Errors.js"
 import type { Tagged } from "../../Message.js"
-import type { ActorMetrics } from "../../Metrics.js"
+import { type ActorMetrics, emptyActorMetrics } from "../../Metrics.js"
 import * as Pid from "../../Pid.js"
 import type { StoreUnavailable } from "../ClusterError.js"
 
@@ -105,15 +105,7 @@ export class NameRef implements Pid.Pid<Tagged> {
 
   /** The current instance's counters; all zero while no instance answers. */
   get metrics(): Effect.Effect<ActorMetrics> {
-    return Effect.orElseSucceed(this.via((pid) => pid.metrics), () => ({
-      address: this.address.toString(),
-      processed: 0,
-      mailboxSize: 0,
-      restarts: 0,
-      children: 0,
-      stashSize: 0,
-      lastProcessingMillis: Option.none()
-    }))
+    return Effect.orElseSucceed(this.via((pid) => pid.metrics), () => emptyActorMetrics(this.address.toString()))
   }
 
   /** Makes the current instance watch `target` (a moved instance starts without its watches). */

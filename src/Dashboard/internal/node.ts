@@ -17,7 +17,7 @@ import * as Remoting from "../../Remoting/Remoting.js"
 import type { SystemImpl } from "../../internal/system.js"
 import type { DirectoryEntry, LocalReport, NodeReport, Snapshot } from "./model.js"
 import { OperationFailed } from "./model.js"
-import { Deliver, deliverLocal, Drain, Report, type reporter, reporterName } from "./operations.js"
+import { Deliver, deliverLocal, describeError, Drain, Report, type reporter, reporterName } from "./operations.js"
 
 export interface NodeSettings {
   readonly peerTimeout: Duration.Duration
@@ -32,8 +32,7 @@ export interface Location {
   readonly local: boolean
 }
 
-const reason = (error: unknown): string =>
-  typeof error === "object" && error !== null && "message" in error ? String(error.message) : String(error)
+const reason = describeError
 
 export class DashboardNode {
   constructor(

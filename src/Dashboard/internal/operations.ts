@@ -41,7 +41,8 @@ export class Deliver extends Schema.TaggedRequest<Deliver>()("Deliver", {
   payload: { name: Schema.String, message: Schema.Unknown, ask: Schema.Boolean }
 }) {}
 
-const describe = (error: unknown): string => {
+/** An error as text: `Tag: message`, or its string. */
+export const describeError = (error: unknown): string => {
   if (typeof error === "object" && error !== null && "message" in error && typeof error.message === "string") {
     const tag = "_tag" in error && typeof error._tag === "string" ? `${error._tag}: ` : ""
     return `${tag}${error.message}`
@@ -75,7 +76,7 @@ export const deliverLocal = (
     const message: Tagged = decoded.right
     if (!ask) {
       return Effect.mapError(cell.pid.tell(message), (error) =>
-        new OperationFailed({ operation, target: name, reason: describe(error), status: 409 }))
+        new OperationFailed({ operation, target: name, reason: describeError(error), status: 409 }))
     }
     if (!isRequest(message)) return fail(`${message._tag} is a tell in ${kind}'s protocol: tell it, do not ask`)
     return Effect.flatMap(Effect.exit(cell.pid.ask(message as never) as Effect.Effect<unknown, unknown>), (exit) => {
@@ -90,7 +91,7 @@ export const deliverLocal = (
       const typed = Codec.encodeFailure(message, failure.value)
       const reason = Either.isRight(typed) && typed.right._tag === "Failure"
         ? `the actor answered a failure: ${JSON.stringify(typed.right.error)}`
-        : describe(failure.value)
+        : describeError(failure.value)
       return fail(reason, 409)
     })
   })

@@ -33,7 +33,6 @@ import {
   Exit,
   type Fiber,
   Hash,
-  Option,
   Runtime,
   Schedule,
   Schema,
@@ -55,7 +54,7 @@ import {
   UnknownMessage
 } from "../../Errors.js"
 import type { FailureOf, ReplyOf, RequestOf, Tagged } from "../../Message.js"
-import type { ActorMetrics } from "../../Metrics.js"
+import { type ActorMetrics, emptyActorMetrics } from "../../Metrics.js"
 import * as Pid from "../../Pid.js"
 import { Resolver } from "../../Pid.js"
 import type { Cell } from "../../internal/cell.js"
@@ -467,19 +466,12 @@ export class Connection implements Transport.LinkHandler {
   }
 }
 
-const controlDecoders = new Map<string, (u: unknown) => Either.Either<unknown, unknown>>()
-
-const decodeControlSuccess = (request: Protocol.ControlRequest, value: unknown): Either.Either<unknown, unknown> => {
-  let decode = controlDecoders.get(request._tag)
-  if (decode === undefined) {
-    const schema = Schema.successSchema(request as unknown as Schema.WithResult.Any) as Schema.Schema<unknown, unknown>
-    const decodeEither = Schema.decodeUnknownEither(schema)
-    decode = (u) =>
-      Either.mapLeft(decodeEither(u), (e) => new DecodeError({ address: "", messageTag: request._tag, reason: e.message }))
-    controlDecoders.set(request._tag, decode)
-  }
-  return decode(value)
-}
+/** What a control call answered, decoded with the request's success schema. */
+const decodeControlSuccess = (request: Protocol.ControlRequest, value: unknown): Either.Either<unknown, unknown> =>
+  Either.mapLeft(
+    Protocol.successCodec(request).decode(value),
+    (e) => new DecodeError({ address: "", messageTag: request._tag, reason: e.message })
+  )
 
 /** The connections of one node (or one `RemoteClient`), by `host:port`. */
 export class Pool {
@@ -897,18 +889,9 @@ export class RemotePid implements Pid.Pid<Tagged> {
   }
 
   get metrics(): Effect.Effect<ActorMetrics> {
-    const empty: ActorMetrics = {
-      address: this.address.toString(),
-      processed: 0,
-      mailboxSize: 0,
-      restarts: 0,
-      children: 0,
-      stashSize: 0,
-      lastProcessingMillis: Option.none()
-    }
     // An unreachable node or a stopped actor reads as an empty snapshot: the signature has no error channel.
     return Effect.suspend(() => this.connection.control(new Protocol.GetMetrics({ name: this.path }))).pipe(
-      Effect.orElseSucceed(() => empty)
+      Effect.orElseSucceed(() => emptyActorMetrics(this.address.toString()))
     )
   }
 

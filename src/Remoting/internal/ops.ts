@@ -7,6 +7,7 @@
 import { Duration, Effect, Either, Option } from "effect"
 import type * as Actor from "../../Actor.js"
 import { Address, parse as parseAddress } from "../../Address.js"
+import type { ActorNotFound, KindNotRegistered, SpawnError } from "../../Errors.js"
 import { InvalidArgument, type RemoteError } from "../../Errors.js"
 import type { Tagged } from "../../Message.js"
 import type * as Pid from "../../Pid.js"
@@ -160,3 +161,34 @@ export const pidOf = (
   definition: KindDefinition | undefined
 ): Either.Either<Pid.Pid, InvalidArgument> =>
   Either.map(toAddress(input), (address) => pool.pid(address, definition?.tags) as unknown as Pid.Pid)
+
+/** The operations by address that a node's `Remoting` and a `RemoteClient` both offer. */
+export interface NodeOperations {
+  /**
+   * Finds an actor on a node. With its definition the PID is typed by the
+   * protocol (and an unknown tag is refused before sending).
+   * A missing name is `Option.none()`.
+   */
+  lookup<M extends Tagged = Tagged, S = unknown, R = unknown>(
+    address: AddressInput,
+    definition?: Actor.Definition<M, S, R>
+  ): Effect.Effect<Option.Option<Pid.Pid<M>>, RemoteError | InvalidArgument>
+  /** Spawns an actor of a kind registered on the node. */
+  spawn<M extends Tagged = Tagged, S = unknown, R = unknown>(
+    node: NodeAddress,
+    kind: string | Actor.Definition<M, S, R>,
+    name: string
+  ): Effect.Effect<Pid.Pid<M>, RemoteError | KindNotRegistered | SpawnError>
+  /** Stops an actor on a node gracefully and waits for it. */
+  stop(address: AddressInput): Effect.Effect<void, RemoteError | ActorNotFound | InvalidArgument>
+  /** A node's identity, actor count and registered kinds. */
+  nodeInfo(node: NodeAddress): Effect.Effect<Protocol.NodeInfo, RemoteError>
+}
+
+/** `NodeOperations` over a pool. */
+export const operations = (pool: Pool): NodeOperations => ({
+  lookup: (address, definition) => lookup(pool, address, definition as unknown as KindDefinition | undefined) as never,
+  spawn: (node, kind, name) => spawn(pool, node, kind as string | KindDefinition, name) as never,
+  stop: (address) => stop(pool, address, false) as never,
+  nodeInfo: (node) => nodeInfo(pool, node)
+})

@@ -7,7 +7,7 @@
  */
 import { Effect, Queue, Schedule, type Scope, Stream } from "effect"
 import type { DiscoveryUnavailable } from "../../ClusterError.js"
-import type { Peer } from "../../Discovery.js"
+import type { Peer } from "./service.js"
 
 /** `host:port`, or `system@host:port` when the system's name is known (an IPv6 host in brackets). */
 export const formatAddress = (system: string | undefined, host: string, port: number): string => {
