@@ -13,7 +13,7 @@ import * as ClusterStore from "../../src/Cluster/ClusterStore.js"
 import * as Rendezvous from "../../src/Cluster/internal/rendezvous.js"
 import { incarnationKey } from "../../src/Cluster/internal/directory.js"
 import { GetCount, Increment } from "../helpers.js"
-import { advance, type ClusterNode, realPause, startClusterNode, withClock } from "./nodes.js"
+import { advance, type ClusterNode, eventually, realPause, startClusterNode, withClock } from "./nodes.js"
 
 class Where extends Schema.TaggedRequest<Where>()("Where", {
   payload: {},
@@ -73,16 +73,6 @@ const makeCart = (oracle: Oracle, passivateAfter?: "1 second") =>
           return { node: ctx.self.address.system, fence: state.fence, count: state.count }
         })
     }
-  })
-
-/** Waits (in TestClock steps) until `check` holds. */
-const eventually = <E>(check: Effect.Effect<boolean, E>, maxMillis = 30_000) =>
-  Effect.gen(function*() {
-    for (let t = 0; t <= maxMillis; t += 250) {
-      if (yield* check) return
-      yield* advance(250)
-    }
-    throw new Error("condition not reached in time")
   })
 
 const closeAll = (nodes: ReadonlyArray<ClusterNode>) =>
