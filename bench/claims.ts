@@ -18,14 +18,12 @@
  * store, batch, target?, pass? }` (JSON lines on stdout with `--json`, the
  * table on stderr).
  */
-import * as SqlClient from "@effect/sql/SqlClient"
-import * as PgClient from "@effect/sql-pg/PgClient"
-import { Context, Effect, Layer, Redacted } from "effect"
-import { mkdtempSync, rmSync } from "node:fs"
+import { Context, Effect, Layer } from "effect"
 import { createRequire } from "node:module"
 import * as os from "node:os"
 import { join } from "node:path"
 import * as ClusterStore from "../src/Cluster/ClusterStore.js"
+import { pgSchema, tempDir } from "./stores.js"
 
 const json = process.argv.includes("--json")
 const smoke = process.argv.includes("--smoke")
@@ -143,10 +141,7 @@ const rawSqlite = (filename: string) => {
 }
 
 const sqliteBench = Effect.gen(function*() {
-  const dir = yield* Effect.acquireRelease(
-    Effect.sync(() => mkdtempSync(join(os.tmpdir(), "ea-bench-claims-"))),
-    (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-  )
+  const dir = yield* tempDir("ea-bench-claims-")
   const context = yield* Layer.build(ClusterStore.layerSqlite({ filename: join(dir, "cluster.db") }))
   const raw = rawSqlite(join(dir, "raw.db"))
   yield* measure(Context.get(context, ClusterStore.ClusterStore), "sqlite", [
@@ -155,17 +150,10 @@ const sqliteBench = Effect.gen(function*() {
   ], raw)
 }).pipe(Effect.scoped)
 
-const pgUrl = `postgres://${process.env.PGUSER ?? "postgres"}@127.0.0.1:5432/test`
-
 const pgBench = Effect.gen(function*() {
-  const schema = `ea_bench_${process.pid}`
-  const admin = (statement: string) =>
-    Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(statement)).pipe(
-      Effect.provide(PgClient.layer({ url: Redacted.make(pgUrl), maxConnections: 1, connectTimeout: "2 seconds" }))
-    )
-  yield* Effect.acquireRelease(admin(`CREATE SCHEMA ${schema}`), () => Effect.orDie(admin(`DROP SCHEMA ${schema} CASCADE`)))
+  const url = yield* pgSchema("ea_bench")
   const context = yield* Layer.build(
-    ClusterStore.layerPg({ url: `${pgUrl}?options=${encodeURIComponent(`-c search_path=${schema}`)}` })
+    ClusterStore.layerPg({ url })
   )
   yield* measure(Context.get(context, ClusterStore.ClusterStore), "pg", [
     { batch: 500, total: smoke ? 2_000 : 50_000, target: 5_000 },

@@ -17,16 +17,14 @@
  * "activations/s", store, firstCallP50Ms, target, pass }` (JSON lines on
  * stdout with `--json`, the table on stderr).
  */
-import * as SqlClient from "@effect/sql/SqlClient"
-import * as PgClient from "@effect/sql-pg/PgClient"
-import { Effect, Layer, Redacted, Schema } from "effect"
-import { mkdtempSync, rmSync } from "node:fs"
+import { Effect, Layer, Schema } from "effect"
 import * as os from "node:os"
 import { join } from "node:path"
 import { Actor, ActorSystem, Remoting } from "../src/index.js"
 import * as Cluster from "../src/Cluster/Cluster.js"
 import * as ClusterStore from "../src/Cluster/ClusterStore.js"
 import * as Discovery from "../src/Cluster/Discovery.js"
+import { pgSchema, tempDir } from "./stores.js"
 
 const json = process.argv.includes("--json")
 const smoke = process.argv.includes("--smoke")
@@ -114,23 +112,12 @@ const node = (store: Layer.Layer<ClusterStore.ClusterStore, unknown>) =>
   )
 
 const sqliteBench = Effect.gen(function*() {
-  const dir = yield* Effect.acquireRelease(
-    Effect.sync(() => mkdtempSync(join(os.tmpdir(), "ea-bench-grains-"))),
-    (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-  )
+  const dir = yield* tempDir("ea-bench-grains-")
   yield* measure("sqlite", 1).pipe(Effect.provide(node(ClusterStore.layerSqlite({ filename: join(dir, "cluster.db") }))))
 }).pipe(Effect.scoped)
 
-const pgUrl = `postgres://${process.env.PGUSER ?? "postgres"}@127.0.0.1:5432/test`
-
 const pgBench = Effect.gen(function*() {
-  const schema = `ea_bench_grains_${process.pid}`
-  const admin = (statement: string) =>
-    Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(statement)).pipe(
-      Effect.provide(PgClient.layer({ url: Redacted.make(pgUrl), maxConnections: 1, connectTimeout: "2 seconds" }))
-    )
-  yield* Effect.acquireRelease(admin(`CREATE SCHEMA ${schema}`), () => Effect.orDie(admin(`DROP SCHEMA ${schema} CASCADE`)))
-  const store = ClusterStore.layerPg({ url: `${pgUrl}?options=${encodeURIComponent(`-c search_path=${schema}`)}` })
+  const store = ClusterStore.layerPg({ url: yield* pgSchema("ea_bench_grains") })
   yield* measure("pg", 6).pipe(Effect.provide(node(store)))
 }).pipe(Effect.scoped)
 

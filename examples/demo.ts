@@ -15,6 +15,11 @@
  *    balances add up to the deposits acknowledged (the accounts keep their
  *    balance in a ledger under their fence, so a moved account carries on);
  * 5. it stops the nodes gracefully and exits.
+ *
+ * All along, this process serves the cluster's dashboard (`Dashboard.layer`,
+ * the nodes run its reporter): its URL is printed once the nodes joined
+ * (`DASHBOARD_PORT` picks the port; `DEMO_LINGER=60` keeps it up that many
+ * seconds after the checks).
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import * as Fs from "node:fs"
@@ -24,7 +29,7 @@ import { fileURLToPath } from "node:url"
 import { Runtime } from "@effect/platform"
 import { NodeRuntime } from "@effect/platform-node"
 import { Effect, Fiber, Layer, Logger, LogLevel, Ref, Schedule } from "effect"
-import { ActorSystem, Cluster, ClusterStore, Discovery, Remoting } from "../src/index.js"
+import { ActorSystem, Cluster, ClusterStore, Dashboard, Discovery, Remoting } from "../src/index.js"
 import { accountNames, Deposit, GetBalance } from "./demo/protocol.js"
 
 const started = Date.now()
@@ -58,8 +63,9 @@ const startNode = (nodeId: string) =>
       }).pipe(Effect.timeout("10 seconds"), Effect.catchAll(() => Effect.sync(() => child.kill("SIGKILL"))))
   )
 
-/** This process as a member of the cluster that runs no actors: it sends by name like any node. */
-const Driver = Cluster.layer({ nodeId: "driver", kinds: [], ttl: "3 seconds", heartbeat: "500 millis" }).pipe(
+/** This process as a member of the cluster that runs no actors: it sends by name like any node, and serves the dashboard. */
+const Driver = Dashboard.layer({ port: Number(process.env["DASHBOARD_PORT"] ?? 0) }).pipe(
+  Layer.provideMerge(Cluster.layer({ nodeId: "driver", kinds: [], ttl: "3 seconds", heartbeat: "500 millis" })),
   Layer.provideMerge(Remoting.layer({ host: "127.0.0.1", port: 0 })),
   Layer.provideMerge(ActorSystem.layer({ name: "driver" })),
   Layer.provideMerge(ClusterStore.layerSqlite({ filename: store })),
@@ -92,6 +98,7 @@ const program = Effect.gen(function*() {
     schedule: Schedule.spaced("100 millis")
   })
   yield* say(`members: ${(yield* cluster.nodes).map((m) => m.nodeId).join(", ")}`)
+  yield* say(`dashboard: ${(yield* Dashboard.Dashboard).url} (or: npx effect-actors status --url ...)`)
 
   // 1. Accounts spread over the nodes by rendezvous hashing (this process runs none).
   yield* Effect.forEach(accountNames, (name) => cluster.spawnKind("Account", name), { discard: true })
@@ -147,6 +154,11 @@ const program = Effect.gen(function*() {
   yield* say(`every name answers from the one node the directory names, none from ${victim}: ${unique}`)
   yield* say(`balances add up to ${total}; deposits acknowledged: ${expected}`)
   if (!unique || total !== expected) return yield* Effect.fail(new Error("the cluster lost track of an account"))
+  const linger = Number(process.env["DEMO_LINGER"] ?? 0)
+  if (linger > 0) {
+    yield* say(`the dashboard stays up for ${linger} s`)
+    yield* Effect.sleep(`${linger} seconds`)
+  }
   yield* say("stopping the nodes (a graceful leave each)")
 })
 

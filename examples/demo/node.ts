@@ -9,12 +9,14 @@ import { NodeRuntime } from "@effect/platform-node"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { Effect, Layer, Logger, LogLevel } from "effect"
 import { writeSync } from "node:fs"
-import { ActorSystem, Cluster, ClusterStore, Discovery, Remoting, Scheduler, Singleton } from "../../src/index.js"
+import { ActorSystem, Cluster, ClusterStore, Dashboard, Discovery, Remoting, Scheduler, Singleton } from "../../src/index.js"
 import { Account, ledgerSchema, Tick, Ticker } from "./protocol.js"
 
 const nodeId = process.env["NODE_ID"] ?? "node"
 
+// The reporter answers the driver's dashboard with this node's actors, schedules and throughput.
 const Node = Layer.mergeAll(Singleton.layer(), Scheduler.layer.pipe(Layer.provide(Singleton.layerSchedules))).pipe(
+  Layer.provideMerge(Dashboard.layerReporter()),
   Layer.provideMerge(Cluster.layer({ nodeId, kinds: [Account, Ticker], ttl: "3 seconds", heartbeat: "500 millis" })),
   Layer.provideMerge(Remoting.layer({ host: "127.0.0.1", port: 0 })),
   Layer.provideMerge(ActorSystem.layer({ name: nodeId })),

@@ -91,6 +91,12 @@ export class Extras {
   prebuilt: { readonly envelope: Envelope; readonly effect: Effect.Effect<unknown, unknown> } | undefined = undefined
   /** Log annotations by message tag (see `logAnnotations`). */
   annotations: Map<string | undefined, HashMap.HashMap<string, unknown>> | undefined = undefined
+  /** The handlers `become` put in place (see `Cell.behavior`). */
+  behavior: AnyBehavior | undefined = undefined
+  /** The worker draining this actor now, if any. */
+  runner: Worker | undefined = undefined
+  /** Messages processed so far. */
+  processed = 0
   /** Clock nanoseconds when the current message started (with `processingTime`). */
   startedAt = 0
   /** How long the last message took, in nanoseconds (with `processingTime`). */
@@ -103,10 +109,7 @@ export class Cell extends LocalPid implements Runnable, AskTarget {
   flags = 0
   mailbox: Mailbox | undefined = undefined
   state: unknown = undefined
-  behavior: AnyBehavior
   current: Envelope | undefined = undefined
-  processed = 0
-  runner: Worker | undefined = undefined
   x: Extras | undefined = undefined
 
   constructor(
@@ -118,7 +121,6 @@ export class Cell extends LocalPid implements Runnable, AskTarget {
     readonly options: CellOptions
   ) {
     super()
-    this.behavior = def.receive as unknown as AnyBehavior
   }
 
   /** This actor's PID: the cell itself (see `LocalPid`). */
@@ -132,6 +134,36 @@ export class Cell extends LocalPid implements Runnable, AskTarget {
 
   get extras(): Extras {
     return this.x ??= new Extras()
+  }
+
+  // The worker, the count and a changed behaviour live in `Extras` (an actor that never ran has none of them):
+  // three fields less per idle actor.
+
+  /** The handlers in use: the definition's, unless `become` changed them. */
+  get behavior(): AnyBehavior {
+    return this.x?.behavior ?? (this.def.receive as unknown as AnyBehavior)
+  }
+
+  set behavior(behavior: AnyBehavior) {
+    if (this.x !== undefined || behavior !== (this.def.receive as unknown)) this.extras.behavior = behavior
+  }
+
+  /** Messages processed so far. */
+  get processed(): number {
+    return this.x?.processed ?? 0
+  }
+
+  set processed(count: number) {
+    this.extras.processed = count
+  }
+
+  /** The worker draining this actor now, if any. */
+  get runner(): Worker | undefined {
+    return this.x?.runner
+  }
+
+  set runner(worker: Worker | undefined) {
+    if (worker !== undefined || this.x !== undefined) this.extras.runner = worker
   }
 
   get address(): Address {
@@ -318,8 +350,8 @@ export class Cell extends LocalPid implements Runnable, AskTarget {
   // --------------------------------------------------------------- draining
 
   run(worker: Worker): Effect.Effect<void> {
-    this.runner = worker
     const x = this.extras
+    x.runner = worker
     x.budget = THROUGHPUT
     const loop = x.loop ??= Effect.whileLoop({
       while: () => this.next(),
@@ -429,7 +461,8 @@ export class Cell extends LocalPid implements Runnable, AskTarget {
     if (value === DRAINED) return
     const envelope = this.current
     this.current = undefined
-    this.processed++
+    // Only a running actor gets here (`run` or `askDirect` made its extras).
+    this.x!.processed++
     this.system.processed++
     if (this.system.processingTime) {
       const nanos = this.timers.nanos() - this.x!.startedAt

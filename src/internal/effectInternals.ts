@@ -2,7 +2,7 @@
  * Every reliance of effect-actors on the internals of `effect` 3.x, in one
  * place, checked once at load.
  *
- * Three details of the fiber runtime make the hot paths cheap:
+ * Four details of the fiber runtime make the hot paths cheap:
  *
  * - **Op codes.** A plain `Effect.sync(f)` is an object whose `_op` is
  *   `"Sync"` and whose `effect_instruction_i0` is `f`. Running `f` directly

@@ -34,13 +34,29 @@ import { Timers } from "./timers.js"
 export type AnyDefinition = Actor.Definition<Tagged, unknown, unknown>
 
 
-const namePattern = /^[A-Za-z0-9][A-Za-z0-9_.~-]*$/
+/** Letters and digits. */
+const isAlphanumeric = (c: number): boolean =>
+  (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122)
+
+/**
+ * Whether a name is `[A-Za-z0-9][A-Za-z0-9_.~-]*`: checked per character,
+ * several times cheaper than the regular expression on every spawn.
+ */
+const isWellFormed = (name: string): boolean => {
+  if (!isAlphanumeric(name.charCodeAt(0))) return false
+  for (let i = 1; i < name.length; i++) {
+    const c = name.charCodeAt(i)
+    // _ . ~ -
+    if (!isAlphanumeric(c) && c !== 95 && c !== 46 && c !== 126 && c !== 45) return false
+  }
+  return true
+}
 
 /** Why a name is invalid, or undefined when it is fine. */
 export const invalidName = (name: string): string | undefined => {
   if (typeof name !== "string" || name.length === 0) return "a name cannot be empty"
   if (name.length > 255) return "a name has at most 255 characters"
-  if (!namePattern.test(name)) return "a name starts with a letter or digit and holds only letters, digits and _ . ~ -"
+  if (!isWellFormed(name)) return "a name starts with a letter or digit and holds only letters, digits and _ . ~ -"
   return undefined
 }
 

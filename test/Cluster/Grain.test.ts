@@ -7,13 +7,13 @@
  * the newest one drawn for its id.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Option, Schema } from "effect"
+import { Cause, Effect, Exit, Option, Schema } from "effect"
 import { Actor } from "../../src/index.js"
 import * as ClusterStore from "../../src/Cluster/ClusterStore.js"
 import * as Rendezvous from "../../src/Cluster/internal/rendezvous.js"
 import { incarnationKey } from "../../src/Cluster/internal/directory.js"
 import { GetCount, Increment } from "../helpers.js"
-import { advance, type ClusterNode, realPause, startClusterNode, withClock } from "./nodes.js"
+import { advance, type ClusterNode, eventually, realPause, startClusterNode, withClock } from "./nodes.js"
 
 class Where extends Schema.TaggedRequest<Where>()("Where", {
   payload: {},
@@ -73,16 +73,6 @@ const makeCart = (oracle: Oracle, passivateAfter?: "1 second") =>
           return { node: ctx.self.address.system, fence: state.fence, count: state.count }
         })
     }
-  })
-
-/** Waits (in TestClock steps) until `check` holds. */
-const eventually = <E>(check: Effect.Effect<boolean, E>, maxMillis = 30_000) =>
-  Effect.gen(function*() {
-    for (let t = 0; t <= maxMillis; t += 250) {
-      if (yield* check) return
-      yield* advance(250)
-    }
-    throw new Error("condition not reached in time")
   })
 
 const closeAll = (nodes: ReadonlyArray<ClusterNode>) =>
@@ -223,6 +213,8 @@ describe("I2 grains", () => {
       expect(yield* withClock(Effect.flip(ref.tell(new Increment({ by: 1 }))))).toMatchObject({ _tag: "TooManyGrains" })
       yield* eventually(Effect.map(a.cluster.residentGrains, (n) => n === 0))
       expect((yield* where(a, Cart, "three")).count).toBe(0)
+      const invalid = yield* Effect.exit(startClusterNode(store, "z", { kinds: [Cart], grains: { maxResident: 0 } }))
+      expect(Exit.isFailure(invalid) && Cause.pretty(invalid.cause)).toContain("grains.maxResident must be a positive integer")
     }), 60_000)
 
   it.scoped("many activations over three nodes, one node killed: every grain answers again, never two at a time", () =>

@@ -27,7 +27,7 @@ const cluster = Effect.gen(function*() {
   yield* Effect.addFinalizer(() => Effect.forEach([c, b, a], (n) => n.close, { discard: true }))
   yield* advance(6000)
   const ownerOf = (name: string) => Effect.map(store.lookup([name]), (rows) => rows.get(name)?.owner.nodeId)
-  return { a, b, c, ownerOf }
+  return { a, b, c, ownerOf, store }
 })
 
 const spawnAll = (node: ClusterNode, prefix: string, n: number, placement: "round-robin" | "random") =>
@@ -67,11 +67,14 @@ describe("I8 placement", () => {
 
   it.scoped("local and a named node; a node that is not a live member is PlacementFailed", () =>
     Effect.gen(function*() {
-      const { b, c, ownerOf } = yield* cluster
+      const { b, c, ownerOf, store } = yield* cluster
       yield* withClock(c.cluster.spawnOn("Counter", "here", { placement: "local" }))
       expect(yield* ownerOf("here")).toBe("c")
       yield* withClock(c.cluster.spawnOn(Counter, "there", { placement: { node: "b" }, mailboxCapacity: 10 }))
       expect(yield* ownerOf("there")).toBe("b")
+      // The spawn options travel with the name to the node that runs it.
+      const row = (yield* store.lookup(["there"])).get("there")
+      expect(JSON.parse(new TextDecoder().decode(row?.args))).toMatchObject({ mailboxCapacity: 10 })
       const missing = yield* Effect.flip(b.cluster.spawnOn("Counter", "nowhere", { placement: { node: "z" } }))
       expect(missing).toMatchObject({ _tag: "PlacementFailed", kind: "Counter", actorName: "nowhere", placement: "node:z" })
       expect(missing.message).toContain("node z is not a live member")

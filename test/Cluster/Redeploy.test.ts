@@ -8,7 +8,7 @@ import { Chunk, Effect, Option } from "effect"
 import { Actor } from "../../src/index.js"
 import * as ClusterStore from "../../src/Cluster/ClusterStore.js"
 import { GetCount, Increment } from "../helpers.js"
-import { advance, type ClusterNode, drain, realPause, startClusterNode, withClock } from "./nodes.js"
+import { advance, type ClusterNode, drain, eventually, realPause, startClusterNode, withClock } from "./nodes.js"
 import { Counter } from "./support.js"
 
 const Special = Actor.make("Special", {
@@ -22,16 +22,6 @@ const Special = Actor.make("Special", {
 })
 
 const names = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`)
-
-/** Waits (in TestClock steps) until `check` holds. */
-const eventually = <E>(check: Effect.Effect<boolean, E>, maxMillis = 20_000) =>
-  Effect.gen(function*() {
-    for (let t = 0; t <= maxMillis; t += 250) {
-      if (yield* check) return
-      yield* advance(250)
-    }
-    throw new Error("condition not reached in time")
-  })
 
 const owners = (store: ClusterStore.Service, all: ReadonlyArray<string>) =>
   Effect.map(store.lookup(all), (rows) => all.map((name) => rows.get(name)))

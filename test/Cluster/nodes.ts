@@ -93,3 +93,13 @@ export const withClock = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E
     }
     return yield* Fiber.join(fiber)
   })
+
+/** Waits (in TestClock steps of 250 ms) until `check` holds, for up to `maxMillis`. */
+export const eventually = <E>(check: Effect.Effect<boolean, E>, maxMillis = 30_000) =>
+  Effect.gen(function*() {
+    for (let t = 0; t <= maxMillis; t += 250) {
+      if (yield* check) return
+      yield* advance(250)
+    }
+    throw new Error("condition not reached in time")
+  })

@@ -8,6 +8,7 @@ import { Duration, Effect, Option, Schedule, type Scope, Stream } from "effect"
 import * as Actor from "../../Actor.js"
 import { KindNotRegistered } from "../../Errors.js"
 import { ActorSystem } from "../../ActorSystem.js"
+import { InvalidArgument } from "../../Errors.js"
 import * as Remoting from "../../Remoting/Remoting.js"
 import type { AnyDefinition } from "../../internal/system.js"
 import type { Options, Service } from "../Cluster.js"
@@ -36,6 +37,12 @@ export const make = (
   ActorSystem | Remoting.Remoting | ClusterStore | import("../Discovery.js").Discovery | Scope.Scope
 > =>
   Effect.gen(function*() {
+    const maxResident = options.grains?.maxResident
+    if (maxResident !== undefined && !(Number.isInteger(maxResident) && maxResident > 0)) {
+      return yield* Effect.fail(
+        new InvalidArgument({ reason: `grains.maxResident must be a positive integer, got ${maxResident}` })
+      )
+    }
     const store = yield* ClusterStore
     const system = yield* ActorSystem
     const kinds = options.kinds ?? []

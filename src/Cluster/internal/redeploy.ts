@@ -192,12 +192,16 @@ export class Redeployer {
     const view = this.directory.port
     if (view.suspended) return Effect.void
     const self = view.self
+    // The cells running BEFORE the read: each one's claim committed before it started, so the read
+    // sees its row. A cell spawned while the read is in flight is not judged by a read that began
+    // before its claim (it would look like a zombie and be stopped).
+    const running = this.directory.running()
     return Effect.flatMap(this.directory.store.owned(self), (rows) => {
       if (!sameIncarnation(self, view.self)) return Effect.void
       const byName = new Map(rows.map((row) => [row.name, row]))
       const zombies: Array<Cell> = []
-      for (const [cell, fence] of this.directory.running()) {
-        if (byName.get(cell.name)?.fence !== fence) zombies.push(cell)
+      for (const [cell, fence] of running) {
+        if (this.directory.fence(cell) === fence && byName.get(cell.name)?.fence !== fence) zombies.push(cell)
       }
       const missing = new Set<string>()
       const respawn: Array<Entry> = []
