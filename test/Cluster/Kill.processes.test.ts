@@ -7,7 +7,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
 import { join } from "node:path"
-import { expectSafeFailover, killOneMidConversation, type Setup, spawnFromEveryNode, tempDir } from "./killScenario.js"
+import { killOneMidConversation, type Setup, spawnFromEveryNode, tempDir } from "./killScenario.js"
+import { expectSafeFailover } from "./failover.js"
 
 const sqlite = Effect.map(tempDir, (dir): Setup => ({
   storeKind: "sqlite",

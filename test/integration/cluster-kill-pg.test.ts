@@ -8,7 +8,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
 import { join } from "node:path"
-import { expectSafeFailover, killOneMidConversation, type Setup, spawnFromEveryNode, tempDir } from "../Cluster/killScenario.js"
+import { killOneMidConversation, type Setup, spawnFromEveryNode, tempDir } from "../Cluster/killScenario.js"
+import { expectSafeFailover } from "../Cluster/failover.js"
 import { pgAdmin, pgUrl } from "./pg.js"
 
 const pg = Effect.gen(function*() {

@@ -214,6 +214,7 @@ export class Directory implements ClusterHooks {
    * first answer clears it.
    */
   isSuspect(member: Member | undefined): boolean {
+    if (this.suspects.size === 0) return false // the hot path: a send by name checks this each time
     const key = nodeKeyOf(member)
     if (key === undefined) return false
     const suspicion = this.suspects.get(key)
