@@ -164,6 +164,13 @@ export interface GrainHooks {
   withCell(name: string, use: (cell: Cell) => void, fail: (error: unknown) => void): void
 }
 
+/**
+ * The cluster request of a framework actor that must stay out of the
+ * cluster's directory (TestKit probes): a top-level name of this node
+ * only, never claimed, so nodes do not contend for it.
+ */
+export const localOnly: unique symbol = Symbol.for("effect-actors/internal/localOnly")
+
 /** The symbol under which an `ActorSystem` service carries its `SystemImpl`. */
 export const implKey: unique symbol = Symbol.for("effect-actors/internal/SystemImpl")
 
@@ -252,7 +259,9 @@ export class SystemImpl {
     clusterRequest?: unknown
   ): Effect.Effect<Pid.Pid<M>, SpawnError> {
     const cluster = this.cluster
-    if (parent !== undefined || cluster === undefined) return this.spawnLocal(context, def, name, options, parent)
+    if (parent !== undefined || cluster === undefined || clusterRequest === localOnly) {
+      return this.spawnLocal(context, def, name, options, parent)
+    }
     const reserved = cluster.reserved(name)
     const refused = this.refuseSpawn(name, parent, reserved)
     if (refused !== undefined) return refused

@@ -17,6 +17,7 @@ import { ReceiveContextImpl } from "./cell/receiveContext.js"
 import { currentRunnable } from "./dispatcher.js"
 import type { AskHandle } from "./envelope.js"
 import { LocalPid } from "./localPid.js"
+import { implOf, localOnly } from "./system.js"
 
 /** One message a probe received. */
 interface Received {
@@ -352,6 +353,12 @@ class ProbeImpl implements Probe {
   }
 }
 
+/** A top-level spawn that never claims a cluster name (probes are this node's own). */
+const spawnLocal = <M extends Tagged, S>(system: ActorSystem.Service, definition: Actor.Definition<M, S, never>, name: string) => {
+  const impl = implOf(system)
+  return impl === undefined ? system.spawn(definition, name) : impl.spawn(definition, name, undefined, undefined, localOnly)
+}
+
 /** The TestKit service over `system`. */
 export const makeService = (system: ActorSystem.Service, settings: Settings): Service => {
   let probes = 0
@@ -362,7 +369,7 @@ export const makeService = (system: ActorSystem.Service, settings: Settings): Se
       Effect.suspend(() => {
         const inbox = new Inbox()
         return Effect.map(
-          system.spawn(probeDefinition(inbox), name ?? `probe-${++probes}`),
+          spawnLocal(system, probeDefinition(inbox), name ?? `probe-${++probes}`),
           (pid) => new ProbeImpl(pid, settings, inbox)
         )
       })
