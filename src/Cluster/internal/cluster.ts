@@ -208,19 +208,28 @@ export class ClusterNode {
     name: string,
     f: (pid: Pid.Pid) => Effect.Effect<A, E>
   ): Effect.Effect<A, E | ActorNotFound | StoreUnavailable> {
-    const pid = this.directory.cached(name)
-    if (pid !== undefined) return Effect.catchIf(this.using(pid, f), isStale, () => this.slow(name, f))
-    return this.slow(name, f)
+    // Resolved each time the effect runs (a send built once and run again follows the name).
+    return Effect.suspend(() => {
+      const pid = this.directory.cached(name)
+      if (pid === undefined) return this.slow(name, f)
+      // The hot path of a send by name: one error handler around the send, nothing else.
+      return Effect.catchAll(f(pid), (error) => {
+        this.suspectIfUnreachable(pid, error)
+        return isStale(error) ? this.slow(name, f) : Effect.fail(error)
+      })
+    })
   }
 
-  /** Runs `f` on a PID; an unreachable node becomes suspect, so the next resolution does not pick it again. */
+  /** An unreachable node becomes suspect, so the next resolution does not pick it again. */
+  private suspectIfUnreachable(pid: Pid.Pid, error: unknown): void {
+    if (tagOf(error) === "NodeUnreachable" && pid.address.host !== "") {
+      this.directory.unreachable(`${pid.address.host}:${pid.address.port}`)
+    }
+  }
+
+  /** Runs `f` on a PID, marking its node suspect when it is unreachable. */
   private using<A, E>(pid: Pid.Pid, f: (pid: Pid.Pid) => Effect.Effect<A, E>): Effect.Effect<A, E> {
-    return Effect.tapError(f(pid), (error) =>
-      Effect.sync(() => {
-        if (tagOf(error) === "NodeUnreachable" && pid.address.host !== "") {
-          this.directory.unreachable(`${pid.address.host}:${pid.address.port}`)
-        }
-      }))
+    return Effect.tapError(f(pid), (error) => Effect.sync(() => this.suspectIfUnreachable(pid, error)))
   }
 
   private slow<A, E>(

@@ -46,6 +46,11 @@ export class NodeView {
     return this.byKey.get(incarnationKey(node))
   }
 
+  /** The member of an incarnation key (`incarnationKey`), if it is in the view. */
+  memberByKey(key: string): Member | undefined {
+    return this.byKey.get(key)
+  }
+
   members(): ReadonlyArray<Member> {
     return this.list
   }
@@ -66,7 +71,8 @@ export class AdoptedRequest {
 /** A cached resolution: the PID and the incarnation whose life bounds it. */
 interface Cached {
   readonly pid: Pid.Pid
-  readonly owner: Incarnation
+  /** The owner's incarnation key, built once (a send by name reads it each time). */
+  readonly ownerKey: string
 }
 
 export const sameIncarnation = (a: Incarnation, b: Incarnation): boolean =>
@@ -298,7 +304,7 @@ export class Directory implements ClusterHooks {
     if (member === undefined || !isLiveStatus(member) || this.isSuspect(member)) return "moving"
     const pid = this.remotePid(member.address, name, this.kinds.get(entry.kind))
     if (pid === undefined) return "moving"
-    this.cache.set(name, { pid, owner: entry.owner })
+    this.cache.set(name, { pid, ownerKey: incarnationKey(entry.owner) })
     return pid
   }
 
@@ -308,7 +314,7 @@ export class Directory implements ClusterHooks {
     if (cell !== undefined) return cell.pid
     const cached = this.cache.get(name)
     if (cached === undefined) return undefined
-    const owner = this.port.member(cached.owner)
+    const owner = this.port.memberByKey(cached.ownerKey)
     if (isLiveStatus(owner) && !this.isSuspect(owner)) return cached.pid
     this.cache.delete(name)
     return undefined
@@ -322,7 +328,7 @@ export class Directory implements ClusterHooks {
   /** Drops cache entries whose owner is no longer live (after a view change). */
   prune(): void {
     for (const [name, cached] of this.cache) {
-      if (!isLiveStatus(this.port.member(cached.owner))) this.cache.delete(name)
+      if (!isLiveStatus(this.port.memberByKey(cached.ownerKey))) this.cache.delete(name)
     }
     // A suspicion outlives nothing it was about: drop those of nodes no longer in the view as live.
     const live = new Set(this.port.members().filter(isLiveStatus).map(nodeKeyOf))
