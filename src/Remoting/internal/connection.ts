@@ -709,17 +709,29 @@ export class RemotePid implements Pid.Pid<Tagged> {
   }
 
   tell(message: Tagged): Effect.Effect<void, DecodeError | UnknownMessage | MailboxFull> {
-    const tell = Effect.suspend((): Effect.Effect<void, DecodeError | UnknownMessage | MailboxFull> => {
-      const encoded = this.encode(message)
-      if (Either.isLeft(encoded)) return Effect.fail(encoded.left)
-      return this.pool.tracer === undefined
-        ? this.offer(currentSender(), encoded.right, message._tag, undefined)
-        : Effect.flatMap(
-          Effect.orDie(Effect.currentSpan),
-          (span) => this.offer(currentSender(), encoded.right, message._tag, traceparent(span))
-        )
-    })
+    const tell = Effect.suspend(() => this.queue(message))
     return this.pool.tracer === undefined ? tell : this.traced(tell, "remote.tell", "producer", message._tag)
+  }
+
+  /**
+   * The work of a tell, done now by whoever runs an effect that tells (a
+   * send by name, which resolves its PID when it runs): the message is
+   * queued now and the answer says what is left (nothing, a wait for
+   * credit, or the failure). With a tracer, the tell in its span instead.
+   */
+  tellNow(message: Tagged): Effect.Effect<void, DecodeError | UnknownMessage | MailboxFull> {
+    return this.pool.tracer === undefined ? this.queue(message) : this.tell(message)
+  }
+
+  private queue(message: Tagged): Effect.Effect<void, DecodeError | UnknownMessage | MailboxFull> {
+    const encoded = this.encode(message)
+    if (Either.isLeft(encoded)) return Effect.fail(encoded.left)
+    return this.pool.tracer === undefined
+      ? this.offer(currentSender(), encoded.right, message._tag, undefined)
+      : Effect.flatMap(
+        Effect.orDie(Effect.currentSpan),
+        (span) => this.offer(currentSender(), encoded.right, message._tag, traceparent(span))
+      )
   }
 
   /** `effect` in a span named for the call, with the target and the message's tag as attributes (only with a tracer). */
