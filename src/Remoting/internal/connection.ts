@@ -734,6 +734,16 @@ export class RemotePid implements Pid.Pid<Tagged> {
       )
   }
 
+  /**
+   * Sends on a tell that this node received for another actor, in its wire
+   * form and from its original sender (`from`, the sender's address as the
+   * wire carries it, `""` for none): the target sees that sender, so its
+   * replies reach it.
+   */
+  relay(from: string, encoded: unknown, tag: string): Effect.Effect<void, MailboxFull> {
+    return Effect.suspend(() => this.offer(from, encoded, tag, undefined))
+  }
+
   /** `effect` in a span named for the call, with the target and the message's tag as attributes (only with a tracer). */
   private traced<A, E>(
     effect: Effect.Effect<A, E>,
