@@ -9,6 +9,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Option, Schema } from "effect"
 import { Actor } from "../../src/index.js"
+import type * as Cluster from "../../src/Cluster/Cluster.js"
 import * as ClusterStore from "../../src/Cluster/ClusterStore.js"
 import * as Rendezvous from "../../src/Cluster/internal/rendezvous.js"
 import { incarnationKey } from "../../src/Cluster/internal/directory.js"
@@ -20,6 +21,10 @@ class Where extends Schema.TaggedRequest<Where>()("Where", {
   success: Schema.Struct({ node: Schema.String, fence: Schema.Number, count: Schema.Number }),
   failure: Schema.Never
 }) {}
+
+/** Makes the grain tell its sender a `Pong`. */
+class Ping extends Schema.TaggedClass<Ping>()("Ping", {}) {}
+class Pong extends Schema.TaggedClass<Pong>()("Pong", { id: Schema.String, node: Schema.String }) {}
 
 /** Activations and fenced writes, per grain id. */
 class Oracle {
@@ -50,7 +55,7 @@ const idOf = (name: string) => name.slice(name.indexOf("~~") + 2)
 
 const makeCart = (oracle: Oracle, passivateAfter?: "1 second") =>
   Actor.make("Cart", {
-    protocol: [Increment, GetCount, Where],
+    protocol: [Increment, GetCount, Where, Ping],
     initialState: () => ({ count: 0, fence: -1 }),
     ...(passivateAfter === undefined ? {} : { passivateAfter }),
     preStart: (ctx) =>
@@ -71,7 +76,32 @@ const makeCart = (oracle: Oracle, passivateAfter?: "1 second") =>
         Effect.map(ctx.get, (state) => {
           oracle.write(idOf(ctx.self.name), state.fence)
           return { node: ctx.self.address.system, fence: state.fence, count: state.count }
+        }),
+      Ping: (_, ctx) =>
+        Option.match(ctx.sender, {
+          onNone: () => Effect.void,
+          onSome: (sender) =>
+            Effect.ignore(sender.tell(new Pong({ id: idOf(ctx.self.name), node: ctx.self.address.system })))
         })
+    }
+  })
+
+/** Pings a grain from inside an actor (so the ping has a sender) and collects the grains' `Pong`s. */
+class PingGrain extends Schema.TaggedClass<PingGrain>()("PingGrain", { id: Schema.String }) {}
+class Pongs extends Schema.TaggedRequest<Pongs>()("Pongs", {
+  payload: {},
+  success: Schema.Array(Schema.Struct({ id: Schema.String, node: Schema.String })),
+  failure: Schema.Never
+}) {}
+
+const makePinger = (cluster: Cluster.Service, Cart: ReturnType<typeof makeCart>) =>
+  Actor.make("Pinger", {
+    protocol: [PingGrain, Pong, Pongs],
+    initialState: (): ReadonlyArray<{ readonly id: string; readonly node: string }> => [],
+    receive: {
+      PingGrain: (msg) => Effect.ignore(Effect.flatMap(cluster.grain(Cart, msg.id), (ref) => ref.tell(new Ping()))),
+      Pong: (msg, ctx) => ctx.update((pongs) => [...pongs, { id: msg.id, node: msg.node }]),
+      Pongs: (_, ctx) => ctx.get
     }
   })
 
@@ -192,6 +222,39 @@ describe("I2 grains", () => {
         const old = before[ids.indexOf(movedIds[i]!)]!
         expect(answer).toEqual({ ...old, count: 2 })
       })
+      expect(yield* d.cluster.residentGrains).toBe(0)
+      expect(oracle.activations).toBe(ids.length)
+      expect(oracle.violations).toEqual([])
+    }), 60_000)
+
+  it.scoped("a tell that a redirecting node sends on keeps its sender: the grain's reply to ctx.sender arrives", () =>
+    Effect.gen(function*() {
+      const oracle = new Oracle()
+      const { Cart, nodes, store } = yield* threeNodes(oracle)
+      const [a, b] = nodes as [ClusterNode, ClusterNode]
+      const placement = yield* Rendezvous.make
+      const ids = Array.from({ length: 40 }, (_, i) => `s-${i}`)
+      const before = yield* Effect.forEach(ids, (id) => where(b, Cart, id))
+      const d = yield* startClusterNode(store, "d", { kinds: [Cart] })
+      yield* Effect.addFinalizer(() => d.close)
+      for (const node of nodes) {
+        yield* eventually(Effect.map(node.cluster.nodes, (members) => members.some((m) => m.nodeId === "d")))
+      }
+      const members = yield* a.cluster.nodes
+      const movedIds = ids.filter((id) => placement.pick(`~Cart~~${id}`, members.map(incarnationKey))?.startsWith("d#"))
+      expect(movedIds.length).toBeGreaterThan(0)
+      // From a pinger on every old node: a ping from a node where the grain is not active goes to d (its owner
+      // now), which sends it on to the live activation; the grain answers the pinger.
+      const pingers = yield* Effect.forEach(nodes, (node) => node.system.spawn(makePinger(node.cluster, Cart), `pinger-${node.id}`))
+      for (const pinger of pingers) {
+        for (const id of movedIds) yield* withClock(pinger.tell(new PingGrain({ id })))
+      }
+      const expected = movedIds.map((id) => ({ id, node: before[ids.indexOf(id)]!.node })).sort((x, y) => x.id.localeCompare(y.id))
+      for (const pinger of pingers) {
+        yield* eventually(Effect.map(pinger.ask(new Pongs()), (pongs) => pongs.length === movedIds.length))
+        const pongs = [...yield* pinger.ask(new Pongs())].sort((x, y) => x.id.localeCompare(y.id))
+        expect(pongs).toEqual(expected)
+      }
       expect(yield* d.cluster.residentGrains).toBe(0)
       expect(oracle.activations).toBe(ids.length)
       expect(oracle.violations).toEqual([])

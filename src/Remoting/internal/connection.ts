@@ -681,7 +681,7 @@ class RemoteTell extends Effectable.Class<void, DecodeError | UnknownMessage | M
   }
 
   commit(): Effect.Effect<void, DecodeError | UnknownMessage | MailboxFull> {
-    return this.pid.tellNow(this.message)
+    return this.pid.queue(this.message)
   }
 }
 
@@ -743,29 +743,46 @@ export class RemotePid implements Pid.Pid<Tagged> {
 
   tell(message: Tagged): Effect.Effect<void, DecodeError | UnknownMessage | MailboxFull> {
     if (this.pool.tracer === undefined) return new RemoteTell(this, message)
-    const tell = Effect.suspend((): Effect.Effect<void, DecodeError | UnknownMessage | MailboxFull> => {
-      const encoded = this.encode(message)
-      if (Either.isLeft(encoded)) return Effect.fail(encoded.left)
-      return Effect.flatMap(
-        Effect.orDie(Effect.currentSpan),
-        (span) => this.offer(currentSender(), encoded.right, message._tag, traceparent(span))
-      )
-    })
-    return this.traced(tell, "remote.tell", "producer", message._tag)
+    return this.traced(Effect.suspend(() => this.queue(message)), "remote.tell", "producer", message._tag)
   }
 
-  /** An untraced tell as the runtime evaluates it (see `RemoteTell`). */
-  tellNow(message: Tagged): Effect.Effect<void, DecodeError | UnknownMessage | MailboxFull> {
-    const encoded = this.encode(message)
-    if (Either.isLeft(encoded)) return Effect.fail(encoded.left)
-    return this.offer(currentSender(), encoded.right, message._tag, undefined)
-  }
-
-  /** Whether an untraced tell of `message` is queued at once (known tag, copied fields, credit): see `RemoteTell`. */
+  /** Whether an untraced tell of `message` is queued at once (a known tag, credit on an open connection): see `RemoteTell`. */
   acceptsSurely(message: Tagged): boolean {
     if (this.tags !== undefined && !this.tags.has(message._tag)) return false
     const connection = this.connection
     return connection.credit > 0 && !connection.closed
+  }
+
+  /**
+   * The work of a tell, done now by whoever runs an effect that tells (a
+   * send by name, which resolves its PID when it runs): the message is
+   * queued now and the answer says what is left (nothing, a wait for
+   * credit, or the failure). With a tracer, the tell in its span instead.
+   */
+  tellNow(message: Tagged): Effect.Effect<void, DecodeError | UnknownMessage | MailboxFull> {
+    return this.pool.tracer === undefined ? this.queue(message) : this.tell(message)
+  }
+
+  /** Encodes and queues `message` now; the answer says what is left (nothing, a wait for credit, or the failure). */
+  queue(message: Tagged): Effect.Effect<void, DecodeError | UnknownMessage | MailboxFull> {
+    const encoded = this.encode(message)
+    if (Either.isLeft(encoded)) return Effect.fail(encoded.left)
+    return this.pool.tracer === undefined
+      ? this.offer(currentSender(), encoded.right, message._tag, undefined)
+      : Effect.flatMap(
+        Effect.orDie(Effect.currentSpan),
+        (span) => this.offer(currentSender(), encoded.right, message._tag, traceparent(span))
+      )
+  }
+
+  /**
+   * Sends on a tell that this node received for another actor, in its wire
+   * form and from its original sender (`from`, the sender's address as the
+   * wire carries it, `""` for none): the target sees that sender, so its
+   * replies reach it.
+   */
+  relay(from: string, encoded: unknown, tag: string): Effect.Effect<void, MailboxFull> {
+    return Effect.suspend(() => this.offer(from, encoded, tag, undefined))
   }
 
   /** `effect` in a span named for the call, with the target and the message's tag as attributes (only with a tracer). */

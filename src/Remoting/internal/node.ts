@@ -106,16 +106,21 @@ export class Node implements RemoteHooks {
   /**
    * Tells for a name no local cell holds: when it names a grain this node
    * runs, the grain takes them (activated here first, in order) or they go
-   * on to the node where it is active. True when they were taken.
+   * on to the node where it is active, with their original sender. True
+   * when they were taken.
    */
   divertTells(target: string, from: string, messages: ReadonlyArray<unknown>): boolean {
     const grain = this.grainOf(target)
     if (grain === undefined) return false
     const decoded: Array<Tagged> = []
+    const wire: Array<unknown> = []
     for (const encoded of messages) {
       const message = Codec.decodeMessage(grain.definition.protocol, encoded, this.pool.decodeContext)
       if (Either.isLeft(message)) this.deadletter(target, encoded, from, message.left)
-      else decoded.push(message.right)
+      else {
+        decoded.push(message.right)
+        wire.push(encoded)
+      }
     }
     const sender = this.senderOf(from)
     grain.grains.withCell(grain.path, (cell) => {
@@ -126,8 +131,11 @@ export class Node implements RemoteHooks {
         for (const message of decoded) this.deadletter(target, message, from, String(error))
         return
       }
+      // Sent on as they came, from their original sender: a reply to `ctx.sender` reaches it.
       const pid = this.pool.pid(moved, grain.definition.tags)
-      this.pool.fork(Effect.ignore(Effect.forEach(decoded, (message) => pid.tell(message), { discard: true })))
+      this.pool.fork(
+        Effect.ignore(Effect.forEach(decoded, (message, i) => pid.relay(from, wire[i], message._tag), { discard: true }))
+      )
     })
     return true
   }
