@@ -285,8 +285,11 @@ export class Connection implements Transport.LinkHandler {
       this.outbox.push(run)
       this.last = run
     }
-    this.queuedTells++
-    this.scheduleFlush()
+    // A full frame leaves at once: a sender that keeps the thread (a loop of
+    // tells in one fiber, whose run loop hops on microtasks) would otherwise
+    // hold its whole credit window until it waits, and the node would idle.
+    if (++this.queuedTells >= this.pool.settings.maxBatch && this.state === OPEN) this.flush()
+    else this.scheduleFlush()
     return true
   }
 
