@@ -98,8 +98,10 @@ export class AdoptedRequest {
 /** A cached resolution: the PID and the incarnation whose life bounds it. */
 interface Cached {
   readonly pid: Pid.Pid
-  /** The owner's incarnation key, built once (a send by name reads it each time). */
+  /** The owner's incarnation key, built once. */
   readonly ownerKey: string
+  /** The view version in which the owner was last seen live: a send by name in the same view reads only this. */
+  liveIn: number
 }
 
 export const sameIncarnation = (a: Incarnation, b: Incarnation): boolean =>
@@ -353,7 +355,7 @@ export class Directory implements ClusterHooks {
     if (member === undefined || !isLiveStatus(member) || this.isSuspect(member)) return "moving"
     const pid = this.remotePid(member.address, name, this.kinds.get(entry.kind))
     if (pid === undefined) return "moving"
-    this.cache.set(name, { pid, ownerKey: incarnationKey(entry.owner) })
+    this.cache.set(name, { pid, ownerKey: incarnationKey(entry.owner), liveIn: this.port.version })
     return pid
   }
 
@@ -363,8 +365,12 @@ export class Directory implements ClusterHooks {
     if (cell !== undefined) return cell.pid
     const cached = this.cache.get(name)
     if (cached === undefined) return undefined
+    if (cached.liveIn === this.port.version && this.suspects.size === 0) return cached.pid
     const owner = this.port.memberByKey(cached.ownerKey)
-    if (isLiveStatus(owner) && !this.isSuspect(owner)) return cached.pid
+    if (isLiveStatus(owner) && !this.isSuspect(owner)) {
+      cached.liveIn = this.port.version
+      return cached.pid
+    }
     this.cache.delete(name)
     return undefined
   }
