@@ -148,7 +148,7 @@ const member = (store: ClusterStore.Service, who: ClusterStore.Incarnation) =>
 
 const everyoneSees = (nodes: ReadonlyArray<Node>) =>
   until(
-    "every node sees the three members",
+    "every node sees every member",
     Effect.map(Effect.forEach(nodes, (node) => node.cluster.nodes), (views) => views.every((members) => members.length === nodes.length))
   )
 
