@@ -33,6 +33,10 @@ const make = Message.constructors([Add, Echo])
 
 const json = process.argv.includes("--json")
 const smoke = process.argv.includes("--smoke")
+const onlyFlag = process.argv.indexOf("--only")
+/** `--only ask,concurrent,tell,tls`: the parts to run (all by default). */
+const only = onlyFlag < 0 ? undefined : new Set((process.argv[onlyFlag + 1] ?? "").split(","))
+const wants = (part: string) => only === undefined || only.has(part)
 const tells = smoke ? 100_000 : 1_000_000
 const asks = smoke ? 1_000 : 10_000
 const concurrentAsks = smoke ? 20_000 : 200_000
@@ -204,65 +208,74 @@ const run = Effect.gen(function*() {
   const remoting = yield* senderNode(undefined)
   const node = { host: "127.0.0.1", port: ports.node! }
 
-  // -------------------------------------------------------------- asks
   const echo: Pid.Pid<Echo> = yield* remoting.spawn(node, Sink, "echo")
-  const oursOnce = Effect.gen(function*() {
-    const samples: Array<number> = new Array(asks)
-    for (let i = 0; i < asks; i++) {
-      const t = performance.now()
-      yield* echo.ask(make.Echo({ n: i }))
-      samples[i] = performance.now() - t
-    }
-    return latencies(samples)
-  })
-  yield* oursOnce
-  yield* rawEcho(ports.raw!, asks)
-  const ours: Array<Latency> = []
-  const raw: Array<Latency> = []
-  for (let round = 0; round < rounds; round++) {
-    gc()
-    raw.push(yield* rawEcho(ports.raw!, asks))
-    gc()
-    ours.push(yield* oursOnce)
-  }
-  const p50 = median(ours.map((l) => l.p50))
-  const p99 = median(ours.map((l) => l.p99))
-  const rawP50 = median(raw.map((l) => l.p50))
-  const rawP99 = median(raw.map((l) => l.p99))
-  emit({ scenario: "remote-ask.p50", impl: "ours", value: p50, unit: "µs", ratio: p50 / rawP50, target: "≤ 2× raw", pass: p50 <= 2 * rawP50 })
-  emit({ scenario: "remote-ask.p50", impl: "raw", value: rawP50, unit: "µs" })
-  emit({ scenario: "remote-ask.p99", impl: "ours", value: p99, unit: "µs", ratio: p99 / rawP99, target: "≤ 3× raw", pass: p99 <= 3 * rawP99 })
-  emit({ scenario: "remote-ask.p99", impl: "raw", value: rawP99, unit: "µs" })
-
-  // ------------------------------------------------- asks in flight
-  const concurrent: Array<number> = []
-  for (let round = 0; round < rounds; round++) {
-    gc()
-    const each = Math.floor(concurrentAsks / 100)
-    const start = performance.now()
-    const fibers = yield* Effect.forEach(
-      Array.from({ length: 100 }, (_, f) => f),
-      (f) =>
-        Effect.fork(Effect.gen(function*() {
-          for (let i = 0; i < each; i++) yield* echo.ask(make.Echo({ n: f * each + i }))
-        })),
-      { concurrency: "unbounded" }
-    )
-    yield* Fiber.joinAll(fibers)
-    concurrent.push((each * 100) / ((performance.now() - start) / 1000))
-  }
-  const inFlight = median(concurrent)
-  emit({ scenario: "remote-ask-concurrent", impl: "ours", value: inFlight, unit: "ask/s", target: "≥ 50000 ask/s", pass: inFlight >= 50_000 })
-  // For scale on a loaded machine: the raw socket with 100 round trips in flight (one write each).
-  emit({ scenario: "remote-ask-concurrent", impl: "raw", value: yield* rawInFlight(ports.raw!, concurrentAsks), unit: "echo/s" })
-
-  // ------------------------------------------------------------- tells
+  if (wants("ask")) yield* askRows(echo, ports.raw!)
+  if (wants("concurrent")) yield* concurrentRows(echo, ports.raw!)
+  if (!wants("tell")) return
   const tcp = yield* tellRate(remoting, ports.node!, "")
   emit({ scenario: "remote-tell", impl: "ours", value: tcp, unit: "msg/s", target: "≥ 1000000 msg/s", pass: tcp >= 1_000_000 })
+  if (!wants("tls")) return
   const tlsRemoting = yield* senderNode({ ca: certs.ca })
   const tls = yield* tellRate(tlsRemoting, ports.tlsNode!, "-tls")
   emit({ scenario: "remote-tell-tls", impl: "ours", value: tls, unit: "msg/s", ratio: tls / tcp, target: "≥ 0.85× tcp", pass: tls >= 0.85 * tcp })
 })
+
+/** Sequential asks, alternating rounds with the raw echo. */
+const askRows = (echo: Pid.Pid<Echo>, rawPort: number) =>
+  Effect.gen(function*() {
+    const oursOnce = Effect.gen(function*() {
+      const samples: Array<number> = new Array(asks)
+      for (let i = 0; i < asks; i++) {
+        const t = performance.now()
+        yield* echo.ask(make.Echo({ n: i }))
+        samples[i] = performance.now() - t
+      }
+      return latencies(samples)
+    })
+    yield* oursOnce
+    yield* rawEcho(rawPort, asks)
+    const ours: Array<Latency> = []
+    const raw: Array<Latency> = []
+    for (let round = 0; round < rounds; round++) {
+      gc()
+      raw.push(yield* rawEcho(rawPort, asks))
+      gc()
+      ours.push(yield* oursOnce)
+    }
+    const p50 = median(ours.map((l) => l.p50))
+    const p99 = median(ours.map((l) => l.p99))
+    const rawP50 = median(raw.map((l) => l.p50))
+    const rawP99 = median(raw.map((l) => l.p99))
+    emit({ scenario: "remote-ask.p50", impl: "ours", value: p50, unit: "µs", ratio: p50 / rawP50, target: "≤ 2× raw", pass: p50 <= 2 * rawP50 })
+    emit({ scenario: "remote-ask.p50", impl: "raw", value: rawP50, unit: "µs" })
+    emit({ scenario: "remote-ask.p99", impl: "ours", value: p99, unit: "µs", ratio: p99 / rawP99, target: "≤ 3× raw", pass: p99 <= 3 * rawP99 })
+    emit({ scenario: "remote-ask.p99", impl: "raw", value: rawP99, unit: "µs" })
+  })
+
+/** 100 asks in flight, beside the raw socket with 100 round trips in flight. */
+const concurrentRows = (echo: Pid.Pid<Echo>, rawPort: number) =>
+  Effect.gen(function*() {
+    const concurrent: Array<number> = []
+    for (let round = 0; round < rounds; round++) {
+      gc()
+      const each = Math.floor(concurrentAsks / 100)
+      const start = performance.now()
+      const fibers = yield* Effect.forEach(
+        Array.from({ length: 100 }, (_, f) => f),
+        (f) =>
+          Effect.fork(Effect.gen(function*() {
+            for (let i = 0; i < each; i++) yield* echo.ask(make.Echo({ n: f * each + i }))
+          })),
+        { concurrency: "unbounded" }
+      )
+      yield* Fiber.joinAll(fibers)
+      concurrent.push((each * 100) / ((performance.now() - start) / 1000))
+    }
+    const inFlight = median(concurrent)
+    emit({ scenario: "remote-ask-concurrent", impl: "ours", value: inFlight, unit: "ask/s", target: "≥ 50000 ask/s", pass: inFlight >= 50_000 })
+    // For scale on a loaded machine: the raw socket with 100 round trips in flight (one write each).
+    emit({ scenario: "remote-ask-concurrent", impl: "raw", value: yield* rawInFlight(rawPort, concurrentAsks), unit: "echo/s" })
+  })
 
 Effect.runPromise(Effect.scoped(run)).then(() => process.exit(0), (error) => {
   console.error(error)

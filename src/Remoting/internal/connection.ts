@@ -28,6 +28,7 @@ import {
   Context,
   Duration,
   Effect,
+  Effectable,
   Either,
   Equal,
   Exit,
@@ -58,6 +59,7 @@ import { type ActorMetrics, emptyActorMetrics } from "../../Metrics.js"
 import * as Pid from "../../Pid.js"
 import { Resolver } from "../../Pid.js"
 import type { Cell } from "../../internal/cell.js"
+import { presentAsSyncStep } from "../../internal/effectInternals.js"
 import { currentCell } from "../../internal/localPid.js"
 import * as Codec from "../Codec.js"
 import * as Protocol from "../Protocol.js"
@@ -665,6 +667,37 @@ const currentSender = (): string => {
   return text
 }
 
+/**
+ * An untraced remote tell. When the runtime evaluates it and the send cannot
+ * wait or fail (a known tag, a message whose class encodes by copying its
+ * fields, credit on an open connection), it is one plain sync step that
+ * queues the encoded message, as a local tell is; otherwise its `commit`
+ * encodes, and fails or waits for credit.
+ */
+class RemoteTell extends Effectable.Class<void, DecodeError | UnknownMessage | MailboxFull> {
+  encoded: Record<string, unknown> | undefined = undefined
+  constructor(readonly pid: RemotePid, readonly message: Tagged) {
+    super()
+  }
+
+  commit(): Effect.Effect<void, DecodeError | UnknownMessage | MailboxFull> {
+    return this.pid.queue(this.message)
+  }
+}
+
+presentAsSyncStep(
+  RemoteTell.prototype,
+  (tell) => {
+    if (!tell.pid.acceptsSurely(tell.message)) return false
+    tell.encoded = Codec.encodeByCopy(tell.message)
+    return tell.encoded !== undefined
+  },
+  (tell) => {
+    const pid = tell.pid
+    pid.connection.offer(pid.path, currentSender(), tell.encoded, undefined)
+  }
+)
+
 /** The PID of an actor on another node. Holding one opens nothing: the first send does. */
 export class RemotePid implements Pid.Pid<Tagged> {
   readonly [Pid.TypeId]: Pid.TypeId = Pid.TypeId
@@ -709,8 +742,15 @@ export class RemotePid implements Pid.Pid<Tagged> {
   }
 
   tell(message: Tagged): Effect.Effect<void, DecodeError | UnknownMessage | MailboxFull> {
-    const tell = Effect.suspend(() => this.queue(message))
-    return this.pool.tracer === undefined ? tell : this.traced(tell, "remote.tell", "producer", message._tag)
+    if (this.pool.tracer === undefined) return new RemoteTell(this, message)
+    return this.traced(Effect.suspend(() => this.queue(message)), "remote.tell", "producer", message._tag)
+  }
+
+  /** Whether an untraced tell of `message` is queued at once (a known tag, credit on an open connection): see `RemoteTell`. */
+  acceptsSurely(message: Tagged): boolean {
+    if (this.tags !== undefined && !this.tags.has(message._tag)) return false
+    const connection = this.connection
+    return connection.credit > 0 && !connection.closed
   }
 
   /**
@@ -723,7 +763,8 @@ export class RemotePid implements Pid.Pid<Tagged> {
     return this.pool.tracer === undefined ? this.queue(message) : this.tell(message)
   }
 
-  private queue(message: Tagged): Effect.Effect<void, DecodeError | UnknownMessage | MailboxFull> {
+  /** Encodes and queues `message` now; the answer says what is left (nothing, a wait for credit, or the failure). */
+  queue(message: Tagged): Effect.Effect<void, DecodeError | UnknownMessage | MailboxFull> {
     const encoded = this.encode(message)
     if (Either.isLeft(encoded)) return Effect.fail(encoded.left)
     return this.pool.tracer === undefined
