@@ -69,7 +69,13 @@ interface Node {
 type Timings = Pick<Cluster.Options, "ttl" | "heartbeat" | "margin" | "reapInterval">
 
 /** A cluster node in this process on the store at `url`; closed (a graceful leave) with the scope. */
-const startNode = (id: string, url: string, timings: Timings, log: Array<Entry>) =>
+const startNode = (
+  id: string,
+  url: string,
+  timings: Timings,
+  log: Array<Entry>,
+  stallTimeout?: Duration.DurationInput
+) =>
   Effect.gen(function*() {
     const kind = probe(id, log)
     const scope = yield* Scope.make()
@@ -85,7 +91,7 @@ const startNode = (id: string, url: string, timings: Timings, log: Array<Entry>)
       }).pipe(
         Layer.provideMerge(Remoting.layer({ host: "127.0.0.1", port: 0, kinds: [kind] })),
         Layer.provideMerge(ActorSystem.layer({ name: id })),
-        Layer.provideMerge(ClusterStore.layerPg({ url, maxConnections: 4 })),
+        Layer.provideMerge(ClusterStore.layerPg({ url, maxConnections: 4, stallTimeout })),
         Layer.provide(Discovery.layerStatic([]))
       ),
       scope
@@ -142,7 +148,7 @@ const member = (store: ClusterStore.Service, who: ClusterStore.Incarnation) =>
 
 const everyoneSees = (nodes: ReadonlyArray<Node>) =>
   until(
-    "every node sees the three members",
+    "every node sees every member",
     Effect.map(Effect.forEach(nodes, (node) => node.cluster.nodes), (views) => views.every((members) => members.length === nodes.length))
   )
 
@@ -340,5 +346,32 @@ describe("issue 10: a node partitioned from PostgreSQL (TCP proxy)", () => {
       const moves = new Set(["ClusterSuspended", "NodeLeft", "RedeployStarted", "RedeployFinished", "RedeployFailed"])
       for (const node of [a, b, c]) expect((yield* node.events()).filter((e) => moves.has(e._tag))).toEqual([])
       expect(log.map((e) => `${e.what} ${e.node} ${e.name}`)).toEqual(names.map((name) => `start a ${name}`))
+    }))
+  it.scopedLive("a partition that drops the open connections for good: the node rejoins over new ones", () =>
+    Effect.gen(function*() {
+      const db = yield* schema
+      const proxy = yield* tcpProxy({ host: "127.0.0.1", port: 5432 })
+      const timings: Timings = { ttl: "3 seconds", heartbeat: "500 millis", margin: "1 second", reapInterval: "250 millis" }
+      const log: Array<Entry> = []
+      const a = yield* startNode("a", pgUrl(db, proxy.port), timings, log, "2 seconds")
+      const b = yield* startNode("b", pgUrl(db), timings, log)
+      yield* everyoneSees([a, b])
+      yield* Effect.addFinalizer(() => proxy.heal)
+      const few = names.slice(0, 4)
+      for (const name of few) yield* a.cluster.spawn(a.kind, name)
+      const old = yield* a.membership.self.get
+      yield* proxy.blackhole
+      yield* until("a declared dead", Effect.map(member(b.store, old), (m) => m?.status === "dead"))
+      const before = yield* proxy.stats
+      // The network is back for new connections; a's open ones stay cut for good (a firewall that lost its state).
+      yield* proxy.reopen
+      yield* until("a rejoined", Effect.map(a.membership.self.get, (self) => self.epoch !== old.epoch), "15 seconds")
+      yield* until("a up", Effect.map(a.membership.state.get, (state) => state === "up"))
+      expect((yield* proxy.stats).connections).toBeGreaterThan(before.connections) // over new connections
+      expect((yield* a.membership.self.get).epoch).toBeGreaterThan(old.epoch)
+      const answers = yield* Effect.forEach(few, (name) => whereIs(a, name))
+      expect(answers.map((w) => w?.node)).toEqual(few.map(() => "b"))
+      yield* a.cluster.spawn(a.kind, "after")
+      expect((yield* whereIs(b, "after"))?.node).toBe("a")
     }))
 })

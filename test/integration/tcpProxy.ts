@@ -6,7 +6,9 @@
  * reset, so each side just waits, as it would behind a dead link. `heal()`
  * delivers what was held back, in order (as TCP retransmission would once
  * the link is back) and connects the connections accepted meanwhile.
- * Closing the scope destroys every connection and the listener.
+ * `reopen()` lets new connections through but keeps the held ones cut for
+ * good (a stateful firewall that lost its state). Closing the scope
+ * destroys every connection and the listener.
  */
 import { Effect, type Scope } from "effect"
 import * as Net from "node:net"
@@ -16,6 +18,12 @@ export interface TcpProxy {
   readonly port: number
   readonly blackhole: Effect.Effect<void>
   readonly heal: Effect.Effect<void>
+  /**
+   * New connections go through again, but those held now stay held until
+   * the scope closes: a stateful firewall that lost its state drops the old
+   * flows silently and lets new ones pass.
+   */
+  readonly reopen: Effect.Effect<void>
   /** Connections accepted so far, and chunks held back by blackholes so far (both ways). */
   readonly stats: Effect.Effect<{ readonly connections: number; readonly held: number }>
 }
@@ -30,11 +38,14 @@ interface Link {
   connected: boolean
   readonly toUpstream: Pending
   readonly toClient: Pending
+  /** Cut off: nothing is forwarded either way. */
+  held: boolean
 }
 
 export const tcpProxy = (target: { readonly host: string; readonly port: number }): Effect.Effect<TcpProxy, Error, Scope.Scope> =>
   Effect.gen(function*() {
     const links = new Set<Link>()
+    /** New connections are cut off as they come. */
     let blackholed = false
     let connections = 0
     let held = 0
@@ -52,7 +63,7 @@ export const tcpProxy = (target: { readonly host: string; readonly port: number 
 
     /** Writes what is pending on each side that may be written to now. */
     const flush = (link: Link) => {
-      if (blackholed) return
+      if (link.held) return
       if (link.upstream === undefined) connectUpstream(link)
       if (link.connected && link.upstream !== undefined) {
         for (const item of link.toUpstream.splice(0)) deliver(link.upstream, item)
@@ -63,7 +74,7 @@ export const tcpProxy = (target: { readonly host: string; readonly port: number 
     /** Forwards `item` to one side now, or holds it while cut off (or while the upstream still connects). */
     const forward = (link: Link, direction: "up" | "down", item: Buffer | "end") => {
       const queue = direction === "up" ? link.toUpstream : link.toClient
-      if (blackholed) {
+      if (link.held) {
         held++
         queue.push(item)
         return
@@ -84,23 +95,23 @@ export const tcpProxy = (target: { readonly host: string; readonly port: number 
       upstream.on("end", () => forward(link, "down", "end"))
       upstream.on("error", () => destroy(link))
       upstream.on("close", () => {
-        if (!blackholed) destroy(link)
+        if (!link.held) destroy(link)
       })
     }
 
     const server = Net.createServer({ allowHalfOpen: true }, (client) => {
       connections++
       client.setNoDelay(true)
-      const link: Link = { client, upstream: undefined, connected: false, toUpstream: [], toClient: [] }
+      const link: Link = { client, upstream: undefined, connected: false, toUpstream: [], toClient: [], held: blackholed }
       links.add(link)
       client.on("data", (chunk) => forward(link, "up", chunk))
       client.on("end", () => forward(link, "up", "end"))
       client.on("error", () => destroy(link))
       client.on("close", () => {
-        if (!blackholed) destroy(link)
+        if (!link.held) destroy(link)
       })
       // A connection accepted while cut off is connected on only at `heal`.
-      if (!blackholed) connectUpstream(link)
+      if (!link.held) connectUpstream(link)
     })
 
     const port = yield* Effect.acquireRelease(
@@ -119,10 +130,17 @@ export const tcpProxy = (target: { readonly host: string; readonly port: number 
       port,
       blackhole: Effect.sync(() => {
         blackholed = true
+        for (const link of links) link.held = true
       }),
       heal: Effect.sync(() => {
         blackholed = false
-        for (const link of [...links]) flush(link)
+        for (const link of [...links]) {
+          link.held = false
+          flush(link)
+        }
+      }),
+      reopen: Effect.sync(() => {
+        blackholed = false
       }),
       stats: Effect.sync(() => ({ connections, held }))
     }
