@@ -105,7 +105,11 @@ describe("Codec: the decoding guard of plain fields", () => {
     on: Schema.Boolean,
     one: Schema.Literal(1)
   }) {}
-  const protocol = [Sample, Plain] as const
+  class Odd extends Schema.TaggedClass<Odd>()("Odd", {
+    "quote\"d key": Schema.String,
+    said: Schema.Literal("he said \"hi\"\n")
+  }) {}
+  const protocol = [Sample, Plain, Odd] as const
   const value = fc.oneof(
     fc.string(),
     fc.double(),
@@ -140,6 +144,10 @@ describe("Codec: the decoding guard of plain fields", () => {
     expect(Either.isRight(Codec.decodeMessage(protocol, { _tag: "Sample", text: "", n: 0, on: true, kind: "b" }))).toBe(true)
     expect(Either.isLeft(Codec.decodeMessage(protocol, { _tag: "Sample", text: "", n: 0, on: true, kind: "c" }))).toBe(true)
     const inherited = Object.assign(Object.create({ text: "x" }), { _tag: "Sample", n: 0, on: true, kind: "a" })
+    const odd = { _tag: "Odd", "quote\"d key": "k", said: "he said \"hi\"\n" }
+    expect(Either.getOrThrow(Codec.decodeMessage(protocol, odd))).toEqual(new Odd({ "quote\"d key": "k", said: "he said \"hi\"\n" }))
+    expect(Either.getOrThrow(Codec.encodeMessage(new Odd({ "quote\"d key": "k", said: "he said \"hi\"\n" })))).toEqual(odd)
+    expect(Either.isLeft(Codec.decodeMessage(protocol, { ...odd, said: "he said hi" }))).toBe(true)
     const decoded = Either.getOrThrow(Codec.decodeMessage(protocol, inherited))
     expect(decoded).toBeInstanceOf(Sample)
     expect(decoded).toEqual(new Sample({ text: "x", n: 0, on: true, kind: "a" }))

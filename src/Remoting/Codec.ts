@@ -141,42 +141,51 @@ export const encodeByCopy = (message: Tagged): Record<string, unknown> | undefin
  */
 const primitiveGuard = (ast: SchemaAST.AST): ((u: unknown) => boolean) | undefined => {
   if (!SchemaAST.isTypeLiteral(ast) || ast.indexSignatures.length > 0) return undefined
-  const checks: Array<readonly [PropertyKey, (v: unknown) => boolean]> = []
+  const conditions: Array<string> = []
   for (const property of ast.propertySignatures) {
-    if (property.isOptional) return undefined
-    const check = primitiveCheck(property.type)
+    if (property.isOptional || typeof property.name !== "string") return undefined
+    const value = `u[${JSON.stringify(property.name)}]`
+    const check = primitiveCheck(property.type, value)
     if (check === undefined) return undefined
-    checks.push([property.name, check])
+    conditions.push(`has.call(u, ${JSON.stringify(property.name)}) && ${check}`)
   }
-  return (u) => {
-    if (typeof u !== "object" || u === null) return false
-    for (const [name, check] of checks) {
-      if (!Object.prototype.hasOwnProperty.call(u, name) || !check((u as Record<PropertyKey, unknown>)[name])) return false
-    }
-    return true
-  }
+  // One expression per struct (generated from the field names and literals,
+  // written as JSON literals): no loop, no closure per field.
+  const guard = new Function(
+    "has",
+    `return (u) => typeof u === "object" && u !== null${conditions.map((condition) => ` && ${condition}`).join("")}`
+  )
+  return guard(Object.prototype.hasOwnProperty) as (u: unknown) => boolean
 }
 
-const isString = (v: unknown) => typeof v === "string"
-const isNumber = (v: unknown) => typeof v === "number"
-const isBoolean = (v: unknown) => typeof v === "boolean"
-
-const primitiveCheck = (ast: SchemaAST.AST): ((v: unknown) => boolean) | undefined => {
+/** The check of one field's value as a JavaScript expression, or `undefined` when it is not a plain primitive. */
+const primitiveCheck = (ast: SchemaAST.AST, value: string): string | undefined => {
   switch (ast._tag) {
     case "StringKeyword":
-      return isString
+      return `typeof ${value} === "string"`
     case "NumberKeyword":
-      return isNumber
+      return `typeof ${value} === "number"`
     case "BooleanKeyword":
-      return isBoolean
+      return `typeof ${value} === "boolean"`
     case "Literal": {
       const literal = ast.literal
-      return (v) => v === literal
+      const plain = typeof literal === "string" || typeof literal === "boolean" || literal === null ||
+        (typeof literal === "number" && Number.isFinite(literal))
+      return plain ? `${value} === ${JSON.stringify(literal)}` : undefined
     }
     default:
       return undefined
   }
 }
+
+/** Makes an instance of `prototype` holding these keys of a decoded value, in one fixed sequence of stores. */
+const makeInstantiator = (prototype: object, keys: ReadonlyArray<string>): (u: unknown) => Tagged =>
+  new Function(
+    "p",
+    `return (u) => { const o = Object.create(p); ${
+      keys.map((key) => `o[${JSON.stringify(key)}] = u[${JSON.stringify(key)}];`).join(" ")
+    } return o }`
+  )(prototype) as (u: unknown) => Tagged
 
 const makeMessageDecoder = (schema: AnySchema): Decoder => {
   const fields = classFields(schema)
@@ -186,13 +195,8 @@ const makeMessageDecoder = (schema: AnySchema): Decoder => {
   if (SchemaAST.encodedAST(struct.ast) === struct.ast) {
     // No transformation: validating is decoding; keep only the known fields.
     const is = primitiveGuard(struct.ast) ?? Schema.is(struct)
-    const keys = Object.keys(fields)
     const decodeFull = makeDecoder(struct as AnySchema)
-    const instanceOf = (u: unknown): Tagged => {
-      const instance = Object.create(prototype) as Record<string, unknown>
-      for (const key of keys) instance[key] = (u as Record<string, unknown>)[key]
-      return instance as unknown as Tagged
-    }
+    const instanceOf = makeInstantiator(prototype, Object.keys(fields))
     // `is` is exact (own properties only); decoding also reads inherited
     // ones: what it accepts still becomes an instance, else it explains.
     return (u, context) => is(u) ? Either.right(instanceOf(u)) : Either.map(decodeFull(u, context), instanceOf)
