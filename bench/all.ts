@@ -3,8 +3,8 @@
  * (`remote.ts`), then the cluster store's (`claims.ts`), each in its own
  * process, with the same flags. `--only` picks scenarios of any: names
  * starting with `remote` select the remote benchmark (`--only remote` runs it
- * alone), `claims` the cluster store's, `redeploy` and `send-by-name` the
- * cluster's (`cluster.ts`).
+ * alone), `claims` the cluster store's, `redeploy`, `send-by-name` and
+ * `lookup-cached` the cluster's (`cluster.ts`, passed on as its `--only`).
  */
 import { spawnSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
@@ -12,14 +12,15 @@ import { fileURLToPath } from "node:url"
 const args = process.argv.slice(2)
 const onlyAt = args.indexOf("--only")
 const only = onlyAt >= 0 ? (args[onlyAt + 1] ?? "").split(",").filter((s) => s !== "") : []
+const clusterRows = ["redeploy", "send-by-name", "lookup-cached"]
 const local = only.filter((s) =>
-  !s.startsWith("remote") && s !== "claims" && s !== "grain-activation" && s !== "redeploy" && s !== "send-by-name"
+  !s.startsWith("remote") && s !== "claims" && s !== "grain-activation" && !clusterRows.includes(s)
 )
 const remote = only.length === 0 || only.some((s) => s.startsWith("remote"))
 const claims = only.length === 0 || only.includes("claims")
 const grains = only.length === 0 || only.includes("grain-activation")
-const clusterRows = ["redeploy", "send-by-name"]
-const cluster = only.length === 0 || only.some((s) => clusterRows.includes(s))
+const clusterOnly = only.filter((s) => clusterRows.includes(s))
+const cluster = only.length === 0 || clusterOnly.length > 0
 
 const run = (script: string, scriptArgs: ReadonlyArray<string>): number => {
   const result = spawnSync(
@@ -39,5 +40,7 @@ const shared = withoutOnly.filter((a) => a === "--json" || a === "--smoke")
 if (status === 0 && remote) status = run("./remote.ts", shared)
 if (status === 0 && claims) status = run("./claims.ts", shared)
 if (status === 0 && grains) status = run("./grains.ts", shared)
-if (status === 0 && cluster) status = run("./cluster.ts", shared)
+if (status === 0 && cluster) {
+  status = run("./cluster.ts", clusterOnly.length > 0 ? [...shared, "--only", clusterOnly.join(",")] : shared)
+}
 process.exit(status)

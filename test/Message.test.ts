@@ -91,3 +91,65 @@ describe("Message.constructors: messages built per send", () => {
     void make.Reset
   })
 })
+
+describe("Codec: the decoding guard of plain fields", () => {
+  class Sample extends Schema.TaggedClass<Sample>()("Sample", {
+    text: Schema.String,
+    n: Schema.Number,
+    on: Schema.Boolean,
+    kind: Schema.Literal("a", "b")
+  }) {}
+  class Plain extends Schema.TaggedClass<Plain>()("Plain", {
+    text: Schema.String,
+    n: Schema.Number,
+    on: Schema.Boolean,
+    one: Schema.Literal(1)
+  }) {}
+  class Odd extends Schema.TaggedClass<Odd>()("Odd", {
+    "quote\"d key": Schema.String,
+    said: Schema.Literal("he said \"hi\"\n")
+  }) {}
+  const protocol = [Sample, Plain, Odd] as const
+  const value = fc.oneof(
+    fc.string(),
+    fc.double(),
+    fc.integer(),
+    fc.boolean(),
+    fc.constantFrom(null, undefined, "a", "b", 1, "1"),
+    fc.array(fc.integer(), { maxLength: 2 }),
+    fc.object({ maxDepth: 1 })
+  )
+  const candidate = fc.record(
+    { _tag: fc.constant("Plain"), text: value, n: value, on: value, one: value, extra: value },
+    { requiredKeys: ["_tag"] }
+  )
+
+  it("decodes exactly what Schema.is of the fields accepts", () => {
+    const is = Schema.is(Schema.Struct(Plain.fields))
+    fc.assert(
+      fc.property(candidate, (u) => {
+        const decoded = Codec.decodeMessage(protocol, u)
+        // Own properties only here (fast-check's records), so decoding and `is` agree.
+        expect(Either.isRight(decoded)).toBe(is(u))
+        if (Either.isRight(decoded)) {
+          expect(decoded.right).toBeInstanceOf(Plain)
+          expect(Object.keys(decoded.right).sort()).toEqual(["_tag", "n", "on", "one", "text"])
+        }
+      }),
+      { numRuns: 2000 }
+    )
+  })
+
+  it("refuses a literal outside its members; an inherited field decodes as Schema decodes it, into an instance", () => {
+    expect(Either.isRight(Codec.decodeMessage(protocol, { _tag: "Sample", text: "", n: 0, on: true, kind: "b" }))).toBe(true)
+    expect(Either.isLeft(Codec.decodeMessage(protocol, { _tag: "Sample", text: "", n: 0, on: true, kind: "c" }))).toBe(true)
+    const inherited = Object.assign(Object.create({ text: "x" }), { _tag: "Sample", n: 0, on: true, kind: "a" })
+    const odd = { _tag: "Odd", "quote\"d key": "k", said: "he said \"hi\"\n" }
+    expect(Either.getOrThrow(Codec.decodeMessage(protocol, odd))).toEqual(new Odd({ "quote\"d key": "k", said: "he said \"hi\"\n" }))
+    expect(Either.getOrThrow(Codec.encodeMessage(new Odd({ "quote\"d key": "k", said: "he said \"hi\"\n" })))).toEqual(odd)
+    expect(Either.isLeft(Codec.decodeMessage(protocol, { ...odd, said: "he said hi" }))).toBe(true)
+    const decoded = Either.getOrThrow(Codec.decodeMessage(protocol, inherited))
+    expect(decoded).toBeInstanceOf(Sample)
+    expect(decoded).toEqual(new Sample({ text: "x", n: 0, on: true, kind: "a" }))
+  })
+})

@@ -22,10 +22,11 @@
  * @since 0.1.0
  */
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Context, type Duration, Effect, Layer, type Option, Redacted } from "effect"
+import { Context, Duration, Effect, Layer, type Option, Redacted } from "effect"
 import { StoreUnavailable } from "./ClusterError.js"
 import * as faultyStore from "./internal/faultyStore.js"
 import * as memoryStore from "./internal/memoryStore.js"
+import * as PgSocket from "./internal/pgSocket.js"
 import * as sqlStore from "./internal/sqlStore.js"
 
 /**
@@ -421,6 +422,15 @@ export interface PgOptions {
   readonly password?: string | undefined
   /** Pool size (default 10). */
   readonly maxConnections?: number | undefined
+  /**
+   * A connection that has not connected, or whose request has had no
+   * answer, for this long is dropped (default 10 s): a partition that drops
+   * connections silently would otherwise hold their queries, and the
+   * pool's slots, until the kernel gives up on them (about 15 minutes), and
+   * keep a node from rejoining after the network is back. Keep it above
+   * the longest query you expect; the store's own take milliseconds.
+   */
+  readonly stallTimeout?: Duration.DurationInput | undefined
 }
 
 /**
@@ -444,7 +454,8 @@ export const layerPg = (options: PgOptions): Layer.Layer<ClusterStore, StoreUnav
         database: options.database,
         username: options.username,
         password: options.password === undefined ? undefined : Redacted.make(options.password),
-        maxConnections: options.maxConnections ?? 10
+        maxConnections: options.maxConnections ?? 10,
+        stream: PgSocket.guarded(Duration.toMillis(Duration.decode(options.stallTimeout ?? "10 seconds")))
       })
   )
 

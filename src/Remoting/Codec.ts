@@ -84,20 +84,108 @@ const classFields = (schema: unknown): Schema.Struct.Fields | undefined => {
 }
 
 const makeMessageEncoder = (schema: Schema.Schema.AnyNoContext): Encoder => {
+  const copy = copierOf(schema)
+  if (copy !== null) return (u) => Either.right(copy(u as Record<string, unknown>))
   const fields = classFields(schema)
-  if (fields === undefined) return makeEncoder(schema)
-  const struct = Schema.Struct(fields)
-  if (SchemaAST.encodedAST(struct.ast) !== struct.ast) return makeEncoder(struct as unknown as Schema.Schema.AnyNoContext)
-  // No field transforms anything (the common case): the encoding is the
-  // fields themselves, already checked by the class constructor.
-  const keys = Object.keys(fields)
-  return (u) => {
-    const message = u as Record<string, unknown>
-    const encoded: Record<string, unknown> = {}
-    for (const key of keys) encoded[key] = message[key]
-    return Either.right(encoded)
+  return fields === undefined ? makeEncoder(schema) : makeEncoder(Schema.Struct(fields) as unknown as Schema.Schema.AnyNoContext)
+}
+
+type Copier = (message: Record<string, unknown>) => Record<string, unknown>
+
+/**
+ * A function that copies these keys into an object literal: every copy of
+ * one class has the same hidden class (a loop adding the keys one by one
+ * cost ~150 ns a message, and the packer then met many shapes). The keys
+ * are the field names of a Schema class, written as JSON string literals.
+ */
+const makeCopier = (keys: ReadonlyArray<string>): Copier =>
+  new Function("m", `return {${keys.map((key) => `${JSON.stringify(key)}: m[${JSON.stringify(key)}]`).join(", ")}}`) as Copier
+
+/** Per Schema class: its copier when no field transforms anything, else `null`. */
+const copiers = new WeakMap<object, Copier | null>()
+
+const copierOf = (schema: object): Copier | null => {
+  let copier = copiers.get(schema)
+  if (copier === undefined) {
+    const fields = Schema.isSchema(schema) ? classFields(schema) : undefined
+    const ast = fields === undefined ? undefined : Schema.Struct(fields).ast
+    // No field transforms anything (the common case): the encoding is the
+    // fields themselves, already checked by the class constructor.
+    copier = ast !== undefined && SchemaAST.encodedAST(ast) === ast ? makeCopier(Object.keys(fields!)) : null
+    copiers.set(schema, copier)
+  }
+  return copier
+}
+
+/**
+ * The encoding of a message whose class encodes by copying its fields (no
+ * field transforms anything): it cannot fail. `undefined` for any other
+ * message (encode it with `encodeMessage`). The remote tell's fast path.
+ *
+ * @internal
+ */
+export const encodeByCopy = (message: Tagged): Record<string, unknown> | undefined => {
+  const ctor = (message as { readonly constructor?: unknown }).constructor
+  if (typeof ctor !== "function") return undefined
+  const copy = copierOf(ctor)
+  return copy === null ? undefined : copy(message as unknown as Record<string, unknown>)
+}
+
+/**
+ * `Schema.is` of a struct whose every field is required and a string, a
+ * number, a boolean or a literal, as one plain function: the same answer
+ * (an object that is not null, each such own property of the right type;
+ * extra properties ignored), without ParseResult's machinery, which cost
+ * about a third of a remote tell's decoding. `undefined` for any other
+ * struct (refinements, optional fields, nested schemas...).
+ */
+const primitiveGuard = (ast: SchemaAST.AST): ((u: unknown) => boolean) | undefined => {
+  if (!SchemaAST.isTypeLiteral(ast) || ast.indexSignatures.length > 0) return undefined
+  const conditions: Array<string> = []
+  for (const property of ast.propertySignatures) {
+    if (property.isOptional || typeof property.name !== "string") return undefined
+    const value = `u[${JSON.stringify(property.name)}]`
+    const check = primitiveCheck(property.type, value)
+    if (check === undefined) return undefined
+    conditions.push(`has.call(u, ${JSON.stringify(property.name)}) && ${check}`)
+  }
+  // One expression per struct (generated from the field names and literals,
+  // written as JSON literals): no loop, no closure per field.
+  const guard = new Function(
+    "has",
+    `return (u) => typeof u === "object" && u !== null${conditions.map((condition) => ` && ${condition}`).join("")}`
+  )
+  return guard(Object.prototype.hasOwnProperty) as (u: unknown) => boolean
+}
+
+/** The check of one field's value as a JavaScript expression, or `undefined` when it is not a plain primitive. */
+const primitiveCheck = (ast: SchemaAST.AST, value: string): string | undefined => {
+  switch (ast._tag) {
+    case "StringKeyword":
+      return `typeof ${value} === "string"`
+    case "NumberKeyword":
+      return `typeof ${value} === "number"`
+    case "BooleanKeyword":
+      return `typeof ${value} === "boolean"`
+    case "Literal": {
+      const literal = ast.literal
+      const plain = typeof literal === "string" || typeof literal === "boolean" || literal === null ||
+        (typeof literal === "number" && Number.isFinite(literal))
+      return plain ? `${value} === ${JSON.stringify(literal)}` : undefined
+    }
+    default:
+      return undefined
   }
 }
+
+/** Makes an instance of `prototype` holding these keys of a decoded value, in one fixed sequence of stores. */
+const makeInstantiator = (prototype: object, keys: ReadonlyArray<string>): (u: unknown) => Tagged =>
+  new Function(
+    "p",
+    `return (u) => { const o = Object.create(p); ${
+      keys.map((key) => `o[${JSON.stringify(key)}] = u[${JSON.stringify(key)}];`).join(" ")
+    } return o }`
+  )(prototype) as (u: unknown) => Tagged
 
 const makeMessageDecoder = (schema: AnySchema): Decoder => {
   const fields = classFields(schema)
@@ -106,15 +194,12 @@ const makeMessageDecoder = (schema: AnySchema): Decoder => {
   const prototype = (schema as unknown as { readonly prototype: object }).prototype
   if (SchemaAST.encodedAST(struct.ast) === struct.ast) {
     // No transformation: validating is decoding; keep only the known fields.
-    const is = Schema.is(struct)
-    const keys = Object.keys(fields)
+    const is = primitiveGuard(struct.ast) ?? Schema.is(struct)
     const decodeFull = makeDecoder(struct as AnySchema)
-    return (u, context) => {
-      if (!is(u)) return decodeFull(u, context) // for the error message
-      const instance = Object.create(prototype) as Record<string, unknown>
-      for (const key of keys) instance[key] = (u as Record<string, unknown>)[key]
-      return Either.right(instance as unknown as Tagged)
-    }
+    const instanceOf = makeInstantiator(prototype, Object.keys(fields))
+    // `is` is exact (own properties only); decoding also reads inherited
+    // ones: what it accepts still becomes an instance, else it explains.
+    return (u, context) => is(u) ? Either.right(instanceOf(u)) : Either.map(decodeFull(u, context), instanceOf)
   }
   const decode = makeDecoder(struct as AnySchema)
   return (u, context) =>

@@ -411,6 +411,11 @@ export class SystemImpl {
 
   /** Finds a live actor by name, or by path (`parent/child`). */
   lookup(path: string): Cell | undefined {
+    if (path.indexOf("/") < 0) {
+      // A top-level name (every lookup by name, and every send by name, in a cluster): no array.
+      const cell = this.top.get(path)
+      return cell !== undefined && cell.alive ? cell : undefined
+    }
     const parts = path.split("/")
     let cell = this.top.get(parts[0] ?? "")
     for (let i = 1; i < parts.length && cell !== undefined; i++) {

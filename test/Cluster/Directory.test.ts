@@ -118,6 +118,24 @@ describe("I3 directory of names", () => {
       expect(yield* c.cluster.ask("counter", new GetCount(), undefined)).toBe(7)
     }))
 
+  it.scopedLive("a tell by name built once resolves the name each time it runs: run again, it follows the actor to its new node", () =>
+    Effect.gen(function*() {
+      const { a, b, c, store } = yield* threeNodes
+      const first = yield* a.system.spawn(Counter, "counter")
+      expect(yield* c.cluster.ask("counter", new GetCount(), undefined)).toBe(0) // c caches a's PID
+      const tell = c.cluster.tell("counter", new Increment({ by: 1 })) // built while the cache names a
+      yield* tell
+      expect(yield* c.cluster.ask("counter", new GetCount(), undefined)).toBe(1)
+      yield* first.stop
+      yield* Effect.repeat(store.lookup(["counter"]), { until: (rows) => !rows.has("counter") })
+      yield* b.system.spawn(Counter, "counter")
+      expect(yield* c.cluster.ask("counter", new GetCount(), undefined)).toBe(0) // corrected: c caches b's PID
+      yield* tell
+      yield* tell
+      // From c, which sent the tells: they arrive before its ask.
+      expect(yield* c.cluster.ask("counter", new GetCount(), undefined)).toBe(2)
+    }))
+
   it.scopedLive("each change of owner draws a larger fence, readable as ctx.fence from preStart on", () =>
     Effect.gen(function*() {
       const { a, b, store } = yield* threeNodes

@@ -24,6 +24,8 @@ export interface Setup {
   /** The SQLite file, or the PostgreSQL URL. */
   readonly store: string
   readonly oracle: string
+  /** Whether the nodes adopt a dead process's actors on the same-host proof (default true; false waits for its lease). */
+  readonly sameHostProof?: boolean
 }
 
 /** A temporary directory, removed with the scope. */
@@ -38,7 +40,14 @@ const startNode = (setup: Setup, nodeId: string) =>
     Effect.async<ChildProcess, Error>((resume) => {
       const child = spawn(process.execPath, ["--import", "tsx", nodeScript], {
         stdio: ["ignore", "pipe", "inherit"],
-        env: { ...process.env, NODE_ID: nodeId, STORE_KIND: setup.storeKind, STORE: setup.store, ORACLE: setup.oracle }
+        env: {
+          ...process.env,
+          NODE_ID: nodeId,
+          STORE_KIND: setup.storeKind,
+          STORE: setup.store,
+          ORACLE: setup.oracle,
+          SAME_HOST_PROOF: setup.sameHostProof === false ? "0" : "1"
+        }
       })
       child.stdout?.on("data", (data: Buffer) => {
         if (data.toString().includes("READY")) resume(Effect.succeed(child))

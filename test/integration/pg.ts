@@ -5,9 +5,9 @@ import { Effect, Redacted } from "effect"
 
 const user = process.env.PGUSER ?? "postgres"
 
-/** The URL of the test database, with `search_path` set to `schema`. */
-export const pgUrl = (schema?: string): string =>
-  `postgres://${user}@127.0.0.1:5432/test` +
+/** The URL of the test database, with `search_path` set to `schema` (through another port: a proxy). */
+export const pgUrl = (schema?: string, port = 5432): string =>
+  `postgres://${user}@127.0.0.1:${port}/test` +
   (schema === undefined ? "" : `?options=${encodeURIComponent(`-c search_path=${schema}`)}`)
 
 /** Runs one statement on a short-lived connection (schema setup and teardown). */

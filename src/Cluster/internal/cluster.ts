@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import { Duration, Effect, Either, Option, Schedule } from "effect"
+import { Duration, Effect, Effectable, Either, Option, Schedule } from "effect"
 import {
   ActorNotFound,
   InvalidArgument,
@@ -17,6 +17,7 @@ import {
 } from "../../Errors.js"
 import type { Tagged } from "../../Message.js"
 import type * as Pid from "../../Pid.js"
+import { RemotePid } from "../../Remoting/internal/connection.js"
 import type { AnyDefinition, SystemImpl } from "../../internal/system.js"
 import type { StoreUnavailable } from "../ClusterError.js"
 import type { Member } from "../ClusterStore.js"
@@ -209,15 +210,33 @@ export class ClusterNode {
     f: (pid: Pid.Pid) => Effect.Effect<A, E>
   ): Effect.Effect<A, E | ActorNotFound | StoreUnavailable> {
     // Resolved each time the effect runs (a send built once and run again follows the name).
-    return Effect.suspend(() => {
-      const pid = this.directory.cached(name)
-      if (pid === undefined) return this.slow(name, f)
-      // The hot path of a send by name: one error handler around the send, nothing else.
-      return Effect.catchAll(f(pid), (error) => {
-        this.suspectIfUnreachable(pid, error)
-        return isStale(error) ? this.slow(name, f) : Effect.fail(error)
-      })
+    return Effect.suspend(() => this.onPid(name, this.directory.cached(name), f))
+  }
+
+  /** `f` on the PID the cache gave for a name (re-resolved when it proved stale), or on a freshly resolved one. */
+  private onPid<A, E>(
+    name: string,
+    pid: Pid.Pid | undefined,
+    f: (pid: Pid.Pid) => Effect.Effect<A, E>
+  ): Effect.Effect<A, E | ActorNotFound | StoreUnavailable> {
+    if (pid === undefined) return this.slow(name, f)
+    // One error handler around the send, nothing else.
+    return Effect.catchAll(f(pid), (error) => {
+      this.suspectIfUnreachable(pid, error)
+      return isStale(error) ? this.slow(name, f) : Effect.fail(error)
     })
+  }
+
+  /**
+   * A tell by name, resolved when it runs: the hot path of a send by name
+   * (see `TellByName`). A remote tell fails with nothing stale (an
+   * undeliverable one is a deadletter, and remoting makes its node suspect
+   * for the next resolution), so a cached remote PID is told directly.
+   */
+  tellNow(name: string, message: Tagged): Effect.Effect<void, unknown> {
+    const pid = this.directory.cached(name)
+    if (pid instanceof RemotePid) return pid.tellNow(message)
+    return this.onPid(name, pid, (pid) => pid.tell(message))
   }
 
   /** An unreachable node becomes suspect, so the next resolution does not pick it again. */
@@ -255,7 +274,18 @@ export class ClusterNode {
   }
 
   lookup(name: string): Effect.Effect<Option.Option<Pid.Pid>, StoreUnavailable> {
-    return this.directory.resolve(name)
+    return Effect.suspend(() => {
+      const pid = this.directory.cached(name)
+      return pid === undefined ? this.directory.resolve(name) : Effect.succeed(Option.some(pid))
+    })
+  }
+
+  /** The PID of a name, waiting while it is moving (see `withPid`); `ActorNotFound` when nobody holds it. */
+  actorOf(name: string): Effect.Effect<Pid.Pid, ActorNotFound | StoreUnavailable> {
+    return Effect.suspend(() => {
+      const pid = this.directory.cached(name)
+      return pid === undefined ? this.slow(name, (found) => Effect.succeed(found)) : Effect.succeed(pid)
+    })
   }
 
   stop(name: string): Effect.Effect<void, ActorNotFound | StoreUnavailable> {
@@ -264,10 +294,26 @@ export class ClusterNode {
   }
 
   tell(name: string, message: Tagged): Effect.Effect<void, unknown> {
-    return this.withPid(name, (pid) => pid.tell(message))
+    return new TellByName(this, name, message)
   }
 
   ask(name: string, message: Tagged, options: Pid.AskOptions | undefined): Effect.Effect<unknown, unknown> {
     return this.withPid(name, (pid) => (pid as Pid.Pid<Tagged & never>).ask(message as never, options))
+  }
+}
+
+/**
+ * A tell by name as one small object: it resolves the name each time it
+ * runs (a send built once and run again follows the name) and, with a
+ * cached remote PID, costs what a tell to that PID costs (one object per
+ * send, two run-loop steps: no suspend, closure or error handler on top).
+ */
+class TellByName extends Effectable.Class<void, unknown> {
+  constructor(readonly node: ClusterNode, readonly name: string, readonly message: Tagged) {
+    super()
+  }
+
+  commit(): Effect.Effect<void, unknown> {
+    return this.node.tellNow(this.name, this.message)
   }
 }

@@ -8,7 +8,7 @@
  *
  * @internal
  */
-import { Effect, Either, Option, Runtime, Schedule } from "effect"
+import { Effect, Either, Fiber, Option, Runtime, Schedule } from "effect"
 import * as Address from "../../Address.js"
 import { ClusterSuspended, NameTaken, SpawnFailed } from "../../Errors.js"
 import type * as Pid from "../../Pid.js"
@@ -28,8 +28,35 @@ export class NodeView {
   private byKey = new Map<string, Member>()
   private list: ReadonlyArray<Member> = []
   version = -1
+  private isSuspended: boolean
+  /** Who waits for this node to suspend (`whenSuspended`). */
+  private readonly waiting = new Set<() => void>()
 
-  constructor(public self: Incarnation, public suspended = false) {}
+  constructor(public self: Incarnation, suspended = false) {
+    this.isSuspended = suspended
+  }
+
+  /** Whether cluster actors must not run here now (suspended, or left). */
+  get suspended(): boolean {
+    return this.isSuspended
+  }
+
+  set suspended(suspended: boolean) {
+    this.isSuspended = suspended
+    if (!suspended) return
+    for (const wake of [...this.waiting]) wake()
+  }
+
+  /** Completes once this node is suspended (at once if it is). */
+  readonly whenSuspended: Effect.Effect<void> = Effect.async<void>((resume) => {
+    if (this.isSuspended) return resume(Effect.void)
+    const wake = () => {
+      this.waiting.delete(wake)
+      resume(Effect.void)
+    }
+    this.waiting.add(wake)
+    return Effect.sync(() => this.waiting.delete(wake))
+  })
 
   /** Takes a newer view; answers whether anything changed. */
   update(view: View): boolean {
@@ -71,8 +98,10 @@ export class AdoptedRequest {
 /** A cached resolution: the PID and the incarnation whose life bounds it. */
 interface Cached {
   readonly pid: Pid.Pid
-  /** The owner's incarnation key, built once (a send by name reads it each time). */
+  /** The owner's incarnation key, built once. */
   readonly ownerKey: string
+  /** The view version in which the owner was last seen live: a send by name in the same view reads only this. */
+  liveIn: number
 }
 
 export const sameIncarnation = (a: Incarnation, b: Incarnation): boolean =>
@@ -158,10 +187,11 @@ export class Directory implements ClusterHooks {
         role: travel.role,
         args: Travel.encode(travel)
       }
-      return Effect.matchEffect(this.claims(claim), {
+      return Effect.matchEffect(this.claimWhileActive(claim), {
         onFailure: (error) =>
           Effect.fail(new SpawnFailed({ actorName: name, reason: `the cluster store did not answer the claim: ${error.reason}`, cause: error })),
         onSuccess: (result): Effect.Effect<number, NameTaken | ClusterSuspended> => {
+          if (result === "suspended") return Effect.fail(new ClusterSuspended({ node: self.nodeId, actorName: name }))
           switch (result._tag) {
             case "Claimed":
               return Effect.succeed(result.fence)
@@ -174,6 +204,27 @@ export class Directory implements ClusterHooks {
           }
         }
       })
+    })
+  }
+
+  /**
+   * A claim that gives up when this node suspends before the store answers
+   * (a store cut off answers only when the cut heals, if ever), and whose
+   * answer counts only if this node is still active when it comes: a
+   * suspended node starts no cluster actor. A name the store gave it after
+   * all is given back (fenced), when its answer comes.
+   */
+  private claimWhileActive(claim: ClaimRequest): Effect.Effect<ClaimResult | "suspended", StoreUnavailable> {
+    const giveBack = (result: ClaimResult) => {
+      if (result._tag === "Claimed") this.release(claim.name, result.fence)
+    }
+    return Effect.gen(this, function*() {
+      const answer = yield* Effect.forkDaemon(this.claims(claim))
+      const first = yield* Effect.raceFirst(Fiber.join(answer), Effect.as(this.port.whenSuspended, undefined))
+      if (first !== undefined && !this.port.suspended) return first
+      if (first !== undefined) giveBack(first)
+      else yield* Effect.forkDaemon(Effect.ignore(Effect.tap(Fiber.join(answer), (result) => Effect.sync(() => giveBack(result)))))
+      return "suspended" as const
     })
   }
 
@@ -304,7 +355,7 @@ export class Directory implements ClusterHooks {
     if (member === undefined || !isLiveStatus(member) || this.isSuspect(member)) return "moving"
     const pid = this.remotePid(member.address, name, this.kinds.get(entry.kind))
     if (pid === undefined) return "moving"
-    this.cache.set(name, { pid, ownerKey: incarnationKey(entry.owner) })
+    this.cache.set(name, { pid, ownerKey: incarnationKey(entry.owner), liveIn: this.port.version })
     return pid
   }
 
@@ -314,8 +365,12 @@ export class Directory implements ClusterHooks {
     if (cell !== undefined) return cell.pid
     const cached = this.cache.get(name)
     if (cached === undefined) return undefined
+    if (cached.liveIn === this.port.version && this.suspects.size === 0) return cached.pid
     const owner = this.port.memberByKey(cached.ownerKey)
-    if (isLiveStatus(owner) && !this.isSuspect(owner)) return cached.pid
+    if (isLiveStatus(owner) && !this.isSuspect(owner)) {
+      cached.liveIn = this.port.version
+      return cached.pid
+    }
     this.cache.delete(name)
     return undefined
   }

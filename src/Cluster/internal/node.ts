@@ -196,8 +196,7 @@ export const make = (
       getOrSpawn: (definition, name, spawnOptions) =>
         node.getOrSpawn(name, node.spawn(definition as unknown as AnyDefinition, name, spawnOptions)) as never,
       lookup: (name) => node.lookup(name),
-      actorOf: (name) =>
-        node.withPid(name, (pid) => Effect.succeed(pid)) as never,
+      actorOf: (name) => node.actorOf(name) as never,
       sendAsync: (name, message) => node.tell(name, message) as never,
       sendSync: (name, request, askOptions) => node.ask(name, request, askOptions) as never,
       stop: (name) => node.stop(name),

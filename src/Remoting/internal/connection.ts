@@ -28,6 +28,7 @@ import {
   Context,
   Duration,
   Effect,
+  Effectable,
   Either,
   Equal,
   Exit,
@@ -58,6 +59,7 @@ import { type ActorMetrics, emptyActorMetrics } from "../../Metrics.js"
 import * as Pid from "../../Pid.js"
 import { Resolver } from "../../Pid.js"
 import type { Cell } from "../../internal/cell.js"
+import { presentAsSyncStep } from "../../internal/effectInternals.js"
 import { currentCell } from "../../internal/localPid.js"
 import * as Codec from "../Codec.js"
 import * as Protocol from "../Protocol.js"
@@ -283,8 +285,11 @@ export class Connection implements Transport.LinkHandler {
       this.outbox.push(run)
       this.last = run
     }
-    this.queuedTells++
-    this.scheduleFlush()
+    // A full frame leaves at once: a sender that keeps the thread (a loop of
+    // tells in one fiber, whose run loop hops on microtasks) would otherwise
+    // hold its whole credit window until it waits, and the node would idle.
+    if (++this.queuedTells >= this.pool.settings.maxBatch && this.state === OPEN) this.flush()
+    else this.scheduleFlush()
     return true
   }
 
@@ -665,6 +670,37 @@ const currentSender = (): string => {
   return text
 }
 
+/**
+ * An untraced remote tell. When the runtime evaluates it and the send cannot
+ * wait or fail (a known tag, a message whose class encodes by copying its
+ * fields, credit on an open connection), it is one plain sync step that
+ * queues the encoded message, as a local tell is; otherwise its `commit`
+ * encodes, and fails or waits for credit.
+ */
+class RemoteTell extends Effectable.Class<void, DecodeError | UnknownMessage | MailboxFull> {
+  encoded: Record<string, unknown> | undefined = undefined
+  constructor(readonly pid: RemotePid, readonly message: Tagged) {
+    super()
+  }
+
+  commit(): Effect.Effect<void, DecodeError | UnknownMessage | MailboxFull> {
+    return this.pid.queue(this.message)
+  }
+}
+
+presentAsSyncStep(
+  RemoteTell.prototype,
+  (tell) => {
+    if (!tell.pid.acceptsSurely(tell.message)) return false
+    tell.encoded = Codec.encodeByCopy(tell.message)
+    return tell.encoded !== undefined
+  },
+  (tell) => {
+    const pid = tell.pid
+    pid.connection.offer(pid.path, currentSender(), tell.encoded, undefined)
+  }
+)
+
 /** The PID of an actor on another node. Holding one opens nothing: the first send does. */
 export class RemotePid implements Pid.Pid<Tagged> {
   readonly [Pid.TypeId]: Pid.TypeId = Pid.TypeId
@@ -709,17 +745,37 @@ export class RemotePid implements Pid.Pid<Tagged> {
   }
 
   tell(message: Tagged): Effect.Effect<void, DecodeError | UnknownMessage | MailboxFull> {
-    const tell = Effect.suspend((): Effect.Effect<void, DecodeError | UnknownMessage | MailboxFull> => {
-      const encoded = this.encode(message)
-      if (Either.isLeft(encoded)) return Effect.fail(encoded.left)
-      return this.pool.tracer === undefined
-        ? this.offer(currentSender(), encoded.right, message._tag, undefined)
-        : Effect.flatMap(
-          Effect.orDie(Effect.currentSpan),
-          (span) => this.offer(currentSender(), encoded.right, message._tag, traceparent(span))
-        )
-    })
-    return this.pool.tracer === undefined ? tell : this.traced(tell, "remote.tell", "producer", message._tag)
+    if (this.pool.tracer === undefined) return new RemoteTell(this, message)
+    return this.traced(Effect.suspend(() => this.queue(message)), "remote.tell", "producer", message._tag)
+  }
+
+  /** Whether an untraced tell of `message` is queued at once (a known tag, credit on an open connection): see `RemoteTell`. */
+  acceptsSurely(message: Tagged): boolean {
+    if (this.tags !== undefined && !this.tags.has(message._tag)) return false
+    const connection = this.connection
+    return connection.credit > 0 && !connection.closed
+  }
+
+  /**
+   * The work of a tell, done now by whoever runs an effect that tells (a
+   * send by name, which resolves its PID when it runs): the message is
+   * queued now and the answer says what is left (nothing, a wait for
+   * credit, or the failure). With a tracer, the tell in its span instead.
+   */
+  tellNow(message: Tagged): Effect.Effect<void, DecodeError | UnknownMessage | MailboxFull> {
+    return this.pool.tracer === undefined ? this.queue(message) : this.tell(message)
+  }
+
+  /** Encodes and queues `message` now; the answer says what is left (nothing, a wait for credit, or the failure). */
+  queue(message: Tagged): Effect.Effect<void, DecodeError | UnknownMessage | MailboxFull> {
+    const encoded = this.encode(message)
+    if (Either.isLeft(encoded)) return Effect.fail(encoded.left)
+    return this.pool.tracer === undefined
+      ? this.offer(currentSender(), encoded.right, message._tag, undefined)
+      : Effect.flatMap(
+        Effect.orDie(Effect.currentSpan),
+        (span) => this.offer(currentSender(), encoded.right, message._tag, traceparent(span))
+      )
   }
 
   /**
