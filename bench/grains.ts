@@ -2,7 +2,7 @@
  * Grain benchmark (issue 11): how fast one node activates grains (virtual
  * actors) on their first message.
  *
- *   node --import tsx bench/grains.ts [--json] [--smoke]
+ *   node --import tsx bench/grains.ts [--json] [--smoke] [--store sqlite|pg]
  *
  * - `grain-activation`, store sqlite (a file in a temporary directory) and
  *   pg (127.0.0.1:5432 `test`, skipped when unreachable): one cluster node
@@ -29,6 +29,9 @@ import { pgSchema, tempDir } from "./stores.js"
 const json = process.argv.includes("--json")
 const smoke = process.argv.includes("--smoke")
 const rounds = smoke ? 1 : 3
+const storeAt = process.argv.indexOf("--store")
+/** The one store to measure (`--store sqlite|pg`), else both. */
+const onlyStore = storeAt < 0 ? undefined : process.argv[storeAt + 1]
 
 class Hello extends Schema.TaggedRequest<Hello>()("Hello", {
   payload: {},
@@ -125,8 +128,10 @@ const load = os.loadavg().map((l) => l.toFixed(1)).join(" / ")
 console.error(`grains (load average ${load}, ${rounds} round(s), medians)`)
 Effect.runPromise(
   Effect.zipRight(
-    sqliteBench,
-    pgBench.pipe(Effect.catchAll((error) => Effect.sync(() => console.error(`  grain-activation pg skipped: ${String(error)}`))))
+    onlyStore === "pg" ? Effect.void : sqliteBench,
+    onlyStore === "sqlite" ? Effect.void : pgBench.pipe(
+      Effect.catchAll((error) => Effect.sync(() => console.error(`  grain-activation pg skipped: ${String(error)}`)))
+    )
   )
 ).then(
   () => process.exit(0),

@@ -41,6 +41,9 @@ export const nodeAddress = Effect.gen(function*() {
 const failedThere = (name: string) => (error: { readonly message: string }) =>
   Effect.fail(new SpawnFailed({ actorName: name, reason: `the node asked to spawn it: ${error.message}`, cause: error }))
 
+/** Claim batches that travel at once: one on the wire while this node spawns what the one before claimed. */
+const claimsInFlight = 2
+
 /** A probe of a suspect node waits this long for its answer. */
 const probeTimeout = Duration.seconds(1)
 
@@ -57,7 +60,7 @@ export const build = (
     if (impl.cluster !== undefined) return yield* Effect.dieMessage("Cluster: this ActorSystem is already in a cluster")
     const runtime = yield* Effect.runtime<never>()
     const claims = yield* Batcher.make((requests: ReadonlyArray<import("../ClusterStore.js").ClaimRequest>) =>
-      store.claim(view.self, requests), settings.maxBatch)
+      store.claim(view.self, requests), settings.maxBatch, claimsInFlight)
     const lookups = yield* Batcher.make(
       (names: ReadonlyArray<string>) =>
         Effect.map(store.lookup(names), (found) => names.map((name) => found.get(name))),

@@ -25,6 +25,8 @@ const escape = (text: string): string => {
 }
 
 const unescape = (text: string): string | undefined => {
+  // Most names escape nothing: no bytes to rebuild.
+  if (!text.includes("~")) return text
   const bytes: Array<number> = []
   for (let i = 0; i < text.length; i++) {
     const char = text.charAt(i)

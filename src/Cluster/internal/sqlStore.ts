@@ -172,61 +172,108 @@ export const make: Effect.Effect<Service, StoreUnavailable, SqlClient.SqlClient>
       })
     ).pipe(Effect.catchTag("NoChange", () => Effect.succeed(false)))
 
-  const claimBatch = (owner: Incarnation, requests: ReadonlyArray<ClaimRequest>) =>
-    atomic(
-      "claim",
-      Effect.gen(function*() {
-        const base = yield* dialect.reserve(requests.length)
-        const me = yield* sql<{ readonly status: NodeStatus }>`SELECT status FROM ea_nodes
-          WHERE node_id = ${owner.nodeId} AND epoch = ${owner.epoch} ${dialect.forShare}`
-        const results = new Map<string, ClaimResult>()
-        if (me[0]?.status !== "up") {
-          for (const request of requests) results.set(request.name, { _tag: "Refused", name: request.name })
-          return results
-        }
-        const rows: Array<ClaimRow> = requests.map((request) => ({
-          name: request.name,
-          kind: request.kind,
-          relocate: request.relocate ?? true,
-          role: request.role ?? null,
-          args: hex(request.args)
-        }))
-        const json = JSON.stringify(rows)
-        const claimed = yield* sql<{ readonly name: string; readonly fence: number | string }>`
-          INSERT INTO ea_actors AS a (name, kind, node_id, node_epoch, fence, relocate, role, args, updated_at)
-          SELECT r.name, r.kind, ${owner.nodeId}, ${owner.epoch}, ${dialect.fence(base, sql.literal("r.i"))},
-            r.relocate, r.role, ${dialect.unhex(sql.literal("r.args"))}, ${now}
-          FROM ${dialect.claimRows(json)} AS r WHERE true ORDER BY r.name
-          ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, node_id = excluded.node_id,
-            node_epoch = excluded.node_epoch, fence = excluded.fence, relocate = excluded.relocate,
-            role = excluded.role, args = excluded.args, updated_at = excluded.updated_at
-          WHERE NOT EXISTS (SELECT 1 FROM ea_nodes n
-            WHERE n.node_id = a.node_id AND n.epoch = a.node_epoch AND n.status IN ('up', 'leaving'))
-          RETURNING name, fence`
-        for (const row of claimed) results.set(row.name, { _tag: "Claimed", name: row.name, fence: Number(row.fence) })
-        // The others are held by a live owner. On PostgreSQL a row inserted by a concurrent claim that committed
-        // after this statement began is invisible to it: read again until every name has its answer.
-        for (let attempt = 0; results.size < requests.length && attempt < 3; attempt++) {
-          const missing = requests.filter((request) => !results.has(request.name)).map((request) => request.name)
-          const owners = yield* sql<{ readonly name: string; readonly node_id: string; readonly node_epoch: number }>`
-            SELECT name, node_id, node_epoch FROM ea_actors WHERE name IN ${dialect.strings(JSON.stringify(missing))}`
-          for (const row of owners) {
-            results.set(row.name, {
-              _tag: "Taken",
-              name: row.name,
-              owner: { nodeId: row.node_id, epoch: Number(row.node_epoch) }
-            })
-          }
-        }
-        if (results.size < requests.length) {
-          // A row that vanished between the two statements (released at that instant): let the caller retry.
-          return yield* Effect.fail(
-            new StoreUnavailable({ operation: "claim", reason: "a contested name changed hands during the claim" })
-          )
-        }
+  /**
+   * The upsert of a claim batch: a free name, or one whose owner is `dead`
+   * or `left`, becomes `owner`'s under a new fence; `guard` must hold too
+   * (the claimant is `up`). Answers the names it claimed, with their fences.
+   */
+  const upsert = (owner: Incarnation, requests: ReadonlyArray<ClaimRequest>, base: number, guard: Fragment) => {
+    const rows: Array<ClaimRow> = requests.map((request) => ({
+      name: request.name,
+      kind: request.kind,
+      relocate: request.relocate ?? true,
+      role: request.role ?? null,
+      args: hex(request.args)
+    }))
+    return sql<{ readonly name: string; readonly fence: number | string }>`
+      INSERT INTO ea_actors AS a (name, kind, node_id, node_epoch, fence, relocate, role, args, updated_at)
+      SELECT r.name, r.kind, ${owner.nodeId}, ${owner.epoch}, ${dialect.fence(base, sql.literal("r.i"))},
+        r.relocate, r.role, ${dialect.unhex(sql.literal("r.args"))}, ${now}
+      FROM ${dialect.claimRows(JSON.stringify(rows))} AS r WHERE ${guard} ORDER BY r.name
+      ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, node_id = excluded.node_id,
+        node_epoch = excluded.node_epoch, fence = excluded.fence, relocate = excluded.relocate,
+        role = excluded.role, args = excluded.args, updated_at = excluded.updated_at
+      WHERE NOT EXISTS (SELECT 1 FROM ea_nodes n
+        WHERE n.node_id = a.node_id AND n.epoch = a.node_epoch AND n.status IN ('up', 'leaving'))
+      RETURNING name, fence`
+  }
+
+  /** The claimant's row, locked against a concurrent `markDead` until the claim commits. */
+  const claimant = (owner: Incarnation) =>
+    sql`SELECT status FROM ea_nodes WHERE node_id = ${owner.nodeId} AND epoch = ${owner.epoch} ${dialect.forShare}`
+
+  /**
+   * The claim's statements: the claimant's status and the names claimed.
+   * PostgreSQL: one statement, one round trip (the claimant's row locked in
+   * a CTE that the upsert's guard reads first). SQLite: a transaction whose
+   * first statement takes the write lock and reserves the fences.
+   */
+  const claimStatements = (owner: Incarnation, requests: ReadonlyArray<ClaimRequest>) =>
+    dialect.name === "pg"
+      ? single(
+        "claim",
+        Effect.map(
+          sql<{ readonly status: NodeStatus; readonly name: string | null; readonly fence: number | string | null }>`
+            WITH me AS MATERIALIZED (${claimant(owner)}),
+              claimed AS (${upsert(owner, requests, 0, sql`(SELECT status FROM me) = 'up'`)})
+            SELECT me.status, claimed.name, claimed.fence FROM me LEFT JOIN claimed ON true`,
+          (rows) => ({
+            status: rows[0]?.status,
+            claimed: rows.flatMap((row) => row.name === null ? [] : [{ name: row.name, fence: row.fence! }])
+          })
+        )
+      )
+      : atomic(
+        "claim",
+        Effect.gen(function*() {
+          const base = yield* dialect.reserve(requests.length)
+          const me = yield* claimant(owner)
+          const status = me[0]?.status as NodeStatus | undefined
+          if (status !== "up") return { status, claimed: [] }
+          return { status, claimed: yield* upsert(owner, requests, base, sql.literal("true")) }
+        })
+      )
+
+  /**
+   * One claim batch: the claim's statements, then who holds the names it did
+   * not get. A name whose row vanished in between (released at that
+   * instant) is free: it is claimed again, at most three times over.
+   */
+  const claimBatch = (
+    owner: Incarnation,
+    requests: ReadonlyArray<ClaimRequest>,
+    attempt = 0
+  ): Effect.Effect<Map<string, ClaimResult>, StoreUnavailable> =>
+    Effect.gen(function*() {
+      const { claimed, status } = yield* claimStatements(owner, requests)
+      const results = new Map<string, ClaimResult>()
+      if (status !== "up") {
+        for (const request of requests) results.set(request.name, { _tag: "Refused", name: request.name })
         return results
-      })
-    )
+      }
+      for (const row of claimed) results.set(row.name, { _tag: "Claimed", name: row.name, fence: Number(row.fence) })
+      if (results.size === requests.length) return results
+      // The others are held by a live owner.
+      const missing = requests.filter((request) => !results.has(request.name))
+      const owners = yield* single(
+        "claim",
+        sql<{ readonly name: string; readonly node_id: string; readonly node_epoch: number | string }>`
+          SELECT name, node_id, node_epoch FROM ea_actors
+          WHERE name IN ${dialect.strings(JSON.stringify(missing.map((request) => request.name)))}`
+      )
+      for (const row of owners) {
+        results.set(row.name, { _tag: "Taken", name: row.name, owner: { nodeId: row.node_id, epoch: Number(row.node_epoch) } })
+      }
+      const vanished = missing.filter((request) => !results.has(request.name))
+      if (vanished.length === 0) return results
+      if (attempt >= 3) {
+        return yield* Effect.fail(
+          new StoreUnavailable({ operation: "claim", reason: "a contested name changed hands during the claim" })
+        )
+      }
+      for (const [name, result] of yield* claimBatch(owner, vanished, attempt + 1)) results.set(name, result)
+      return results
+    })
 
   const selectEntries = (where: Fragment) =>
     sql<ActorRow>`SELECT a.name, a.kind, a.node_id, a.node_epoch, a.fence, a.relocate, a.role, a.args,
