@@ -190,10 +190,25 @@ export const make = (
   Service,
   StoreUnavailable | InvalidArgument,
   ClusterStore | Discovery | ActorSystem | Scope.Scope
+> => makeWith(config, () => {})
+
+/**
+ * `make`, with a callback run whenever this node's reaper has just declared
+ * members dead: the cluster uses it to tell the other nodes at once.
+ *
+ * @internal
+ */
+export const makeWith = (
+  config: Config,
+  onMarkedDead: () => void
+): Effect.Effect<
+  Service,
+  StoreUnavailable | InvalidArgument,
+  ClusterStore | Discovery | ActorSystem | Scope.Scope
 > =>
   Effect.gen(function*() {
     const resolved = yield* resolveConfig(config)
-    return yield* internal.make(resolved, yield* ClusterStore, yield* Discovery, yield* ActorSystem)
+    return yield* internal.make(resolved, yield* ClusterStore, yield* Discovery, yield* ActorSystem, onMarkedDead)
   })
 
 /**

@@ -66,6 +66,25 @@ describe("I4 redeployment", () => {
       expect(events.some((e) => e._tag === "RedeployStarted")).toBe(true)
     }), 60_000)
 
+  it.scoped("the node that declares a peer dead tells the others: they adopt at once, not at their next view read", () =>
+    Effect.gen(function*() {
+      const store = yield* ClusterStore.makeMemory
+      const a = yield* startClusterNode(store, "a", { kinds: [Counter] })
+      const b = yield* startClusterNode(store, "b", { kinds: [Counter] })
+      // c reads the view only when told: its reaper's tick is an hour away.
+      const c = yield* startClusterNode(store, "c", { kinds: [Counter], reapInterval: "1 hour" })
+      yield* Effect.addFinalizer(() => Effect.forEach([c, b, a], (n) => Effect.zipRight(n.faults.set({}), n.close), { discard: true }))
+      yield* advance(6000)
+      const all = names("t", 30)
+      for (const name of all) yield* a.cluster.spawn(Counter, name)
+      yield* a.faults.set({ hang: true })
+      // b marks a dead when its lease runs out and tells c, whose share would otherwise wait an hour.
+      yield* eventually(Effect.map(owners(store, all), (rows) => rows.every((row) => row?.owner.nodeId !== "a")), 20_000)
+      const after = yield* owners(store, all)
+      expect(after.filter((row) => row?.owner.nodeId === "c").length).toBeGreaterThan(0)
+      expect(after.filter((row) => row?.owner.nodeId === "b").length).toBeGreaterThan(0)
+    }), 60_000)
+
   it.scoped("opt-outs: relocate=false per actor and per system; their rows are deleted, not adopted", () =>
     Effect.gen(function*() {
       const store = yield* ClusterStore.makeMemory

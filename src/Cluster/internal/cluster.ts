@@ -87,8 +87,10 @@ export class ClusterNode {
     ) => Effect.Effect<Pid.Pid, RemoteError | KindNotRegistered | SpawnError | InvalidArgument>
   ) {
     const millis = Duration.toMillis(settings.relocationWait)
+    // While a name moves, look again at least every 100 ms (lookups are batched): a send
+    // waiting for an adoption answers within ~100 ms of it, not up to 200.
     this.retry = Schedule.exponential("10 millis", 1.5).pipe(
-      Schedule.union(Schedule.spaced("200 millis")),
+      Schedule.union(Schedule.spaced("100 millis")),
       Schedule.upTo(Duration.millis(millis))
     )
   }

@@ -102,7 +102,7 @@ export class Grains implements GrainHooks {
     private readonly pidAt: (address: Address.Address, def: AnyDefinition | undefined) => Pid.Pid | undefined
   ) {
     this.retry = Schedule.exponential("5 millis", 1.5).pipe(
-      Schedule.union(Schedule.spaced("200 millis")),
+      Schedule.union(Schedule.spaced("100 millis")),
       Schedule.upTo(settings.relocationWait)
     )
   }

@@ -36,7 +36,9 @@ export const make = (
   config: ResolvedConfig,
   store: Store,
   discovery: DiscoveryService,
-  system: ActorSystem.Service
+  system: ActorSystem.Service,
+  /** Runs when this node's reaper has just declared members dead (the cluster tells the other nodes at once). */
+  onMarkedDead: () => void = () => {}
 ): Effect.Effect<Service, StoreUnavailable, Scope.Scope> =>
   Effect.gen(function*() {
     const clock = yield* Effect.clock
@@ -229,6 +231,7 @@ export const make = (
         if (Either.isRight(done) && done.right) marked = true
       }
       if (marked) {
+        onMarkedDead()
         const after = yield* call(store.view(st.version))
         if (Either.isRight(after) && Option.isSome(after.right)) yield* apply(after.right.value)
       }

@@ -12,7 +12,7 @@ import { InvalidArgument } from "../../Errors.js"
 import * as Remoting from "../../Remoting/Remoting.js"
 import type { AnyDefinition } from "../../internal/system.js"
 import type { Options, Service } from "../Cluster.js"
-import { ClusterStore, type Incarnation, type View } from "../ClusterStore.js"
+import { ClusterStore, type Incarnation, type Member, type View } from "../ClusterStore.js"
 import * as Membership from "../Membership.js"
 import { build, nodeAddress } from "./build.js"
 import { incarnationKey, NodeView, parseNodeAddress } from "./directory.js"
@@ -46,11 +46,13 @@ export const make = (
     const store = yield* ClusterStore
     const system = yield* ActorSystem
     const kinds = options.kinds ?? []
-    const membership = yield* Membership.make({
+    // Set once the control actor exists (below): tells the other live nodes to look for orphans now.
+    let announceDeaths = () => {}
+    const membership = yield* Membership.makeWith({
       ...options,
       address: yield* nodeAddress,
       kinds: kinds.map((def) => def.kind)
-    })
+    }, () => announceDeaths())
     const view = new NodeView(yield* membership.self.get)
     // At most one early reap per 50 ms, whatever the number of lost connections or undelivered tells.
     const reapClock = yield* Effect.clock
@@ -167,6 +169,29 @@ export const make = (
       Effect.repeat(reconcile, Schedule.spaced(options.reconcileInterval ?? defaults.reconcileInterval))
     )
 
+    // The node that declared members dead tells the others (one round trip) rather than letting
+    // each find out at its next reaper tick: with the same-host proof, adoption starts everywhere
+    // within milliseconds of the death.
+    /** Tells these members' control actors `RedeployNow` (fire and forget). */
+    const tell = (members: ReadonlyArray<Member>) => {
+      const self = view.self
+      return Effect.forEach(members, (member) => {
+        const address = parseNodeAddress(member.address)
+        if (address === undefined) return Effect.void
+        return Remoting.pid({ host: address.host, port: address.port, name: controlName }, Control).pipe(
+          Effect.flatMap((pid) => pid.tell(new RedeployNow({ nodeId: self.nodeId, epoch: self.epoch }))),
+          Effect.provideService(ActorSystem, system),
+          Effect.ignore
+        )
+      }, { concurrency: "unbounded", discard: true })
+    }
+    const tellPeers = Effect.suspend(() =>
+      tell(view.members().filter((member) =>
+        member.status === "up" && incarnationKey(member) !== incarnationKey(view.self)
+      ))
+    )
+    announceDeaths = () => Effect.runFork(tellPeers)
+
     // Store calls of the leave give up after this: a node cut off from its store still closes (its lease expires).
     const storeTimeout = Duration.times(membership.config.heartbeat, 2)
     const leave = Effect.gen(function*() {
@@ -179,16 +204,7 @@ export const make = (
       yield* membership.leave
       view.suspended = true
       // One round trip: tell the other live nodes to adopt now rather than at their next view read.
-      const self = view.self
-      yield* Effect.forEach(before, (member) => {
-        const address = parseNodeAddress(member.address)
-        if (address === undefined) return Effect.void
-        return Remoting.pid({ host: address.host, port: address.port, name: controlName }, Control).pipe(
-          Effect.flatMap((pid) => pid.tell(new RedeployNow({ nodeId: self.nodeId, epoch: self.epoch }))),
-          Effect.provideService(ActorSystem, system),
-          Effect.ignore
-        )
-      }, { concurrency: "unbounded", discard: true })
+      yield* tell(before)
       if (impl.cluster === directory) impl.cluster = undefined
     })
     // Runs before membership's own finalizer (built first, closed last).
