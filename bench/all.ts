@@ -1,9 +1,11 @@
 /**
  * `npm run bench`: the local benchmark (`run.ts`), the remote one
- * (`remote.ts`), then the cluster store's (`claims.ts`), each in its own
+ * (`remote.ts`), then the cluster store's (`claims.ts`), the grains'
+ * (`grains.ts`, `grain-ask.ts`) and the cluster's (`cluster.ts`), each in its own
  * process, with the same flags. `--only` picks scenarios of any: names
  * starting with `remote` select the remote benchmark (`--only remote` runs it
- * alone), `claims` the cluster store's, `redeploy`, `send-by-name` and
+ * alone), `claims` the cluster store's, `grain-activation` and `grain-ask`
+ * the grains', `redeploy`, `send-by-name` and
  * `lookup-cached` the cluster's (`cluster.ts`, passed on as its `--only`).
  */
 import { spawnSync } from "node:child_process"
@@ -14,11 +16,13 @@ const onlyAt = args.indexOf("--only")
 const only = onlyAt >= 0 ? (args[onlyAt + 1] ?? "").split(",").filter((s) => s !== "") : []
 const clusterRows = ["redeploy", "send-by-name", "lookup-cached"]
 const local = only.filter((s) =>
-  !s.startsWith("remote") && s !== "claims" && s !== "grain-activation" && !clusterRows.includes(s)
+  !s.startsWith("remote") && s !== "claims" && s !== "grain-activation" && s !== "grain-ask" &&
+  !clusterRows.includes(s)
 )
 const remote = only.length === 0 || only.some((s) => s.startsWith("remote"))
 const claims = only.length === 0 || only.includes("claims")
 const grains = only.length === 0 || only.includes("grain-activation")
+const grainAsk = only.length === 0 || only.includes("grain-ask")
 const clusterOnly = only.filter((s) => clusterRows.includes(s))
 const cluster = only.length === 0 || clusterOnly.length > 0
 
@@ -40,6 +44,7 @@ const shared = withoutOnly.filter((a) => a === "--json" || a === "--smoke")
 if (status === 0 && remote) status = run("./remote.ts", shared)
 if (status === 0 && claims) status = run("./claims.ts", shared)
 if (status === 0 && grains) status = run("./grains.ts", shared)
+if (status === 0 && grainAsk) status = run("./grain-ask.ts", shared)
 if (status === 0 && cluster) {
   status = run("./cluster.ts", clusterOnly.length > 0 ? [...shared, "--only", clusterOnly.join(",")] : shared)
 }

@@ -107,6 +107,12 @@ export interface Service {
   readonly leaving: Effect.Effect<boolean, StoreUnavailable>
   /** Leaves for good: `left` in the store, heartbeats stop, discovery deregistered. Also run when the scope closes. */
   readonly leave: Effect.Effect<void>
+  /**
+   * Runs the reaper now rather than at its next tick (the cluster calls it
+   * when remoting loses a connection to a member: on one host, a killed
+   * process is then declared dead at once).
+   */
+  readonly reapNow: Effect.Effect<void>
 }
 
 /**

@@ -262,6 +262,60 @@ describe("C4 membership", () => {
       yield* advance(500)
       expect((yield* a.events()).at(-1)).toMatchObject({ _tag: "NodeLeft", nodeId: "ghost", reason: "dead" })
     }))
+
+  it.scoped("reapNow: a lost connection makes the reaper look at once, without waiting for its tick", () =>
+    Effect.gen(function*() {
+      const shared = yield* ClusterStore.makeMemory
+      // A reaper tick far away: only reapNow can find the ghost in this test.
+      const a = yield* startNode(shared, "a", { reapInterval: "1 hour" })
+      // Its first look happens now, before the ghost exists; the next would be in an hour.
+      for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
+      const child = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" })
+      const pid = child.pid!
+      yield* Effect.addFinalizer(() => Effect.sync(() => child.kill("SIGKILL")))
+      const ghost = yield* shared.join({
+        nodeId: "ghost",
+        address: "",
+        kinds: [],
+        roles: [],
+        process: { hostId: ProcessProbe.hostId()!, pid, pidStart: ProcessProbe.startTime(pid)! },
+        ttlMillis: 60_000
+      })
+      yield* Effect.promise(() =>
+        new Promise<void>((resolve) => {
+          child.once("exit", () => resolve())
+          child.kill("SIGKILL")
+        })
+      )
+      yield* TestClock.adjust(1)
+      expect(yield* statusOf(shared, ghost)).toBe("up")
+      yield* a.membership.reapNow
+      let status = yield* statusOf(shared, ghost)
+      for (let i = 0; i < 100 && status !== "dead"; i++) {
+        yield* Effect.yieldNow()
+        status = yield* statusOf(shared, ghost)
+      }
+      expect(status).toBe("dead")
+    }))
+})
+
+describe("same-host proof", () => {
+  it.scopedLive("a zombie (exited, not yet waited for by its parent) is gone", () =>
+    Effect.gen(function*() {
+      // `sleep 0.2` runs in the background of a shell that then becomes `sleep 30`, which never waits for it.
+      const parent = spawn("sh", ["-c", "sleep 0.2 & echo $!; exec sleep 30"], { stdio: ["ignore", "pipe", "ignore"] })
+      yield* Effect.addFinalizer(() => Effect.sync(() => parent.kill("SIGKILL")))
+      const pid = yield* Effect.promise(() =>
+        new Promise<number>((resolve) => parent.stdout!.once("data", (chunk: Buffer) => resolve(Number(String(chunk).trim()))))
+      )
+      const record = { hostId: ProcessProbe.hostId()!, pid, pidStart: ProcessProbe.startTime(pid)! }
+      expect(ProcessProbe.isGone(record, record.hostId)).toBe(false)
+      yield* Effect.sleep("600 millis")
+      // Still in the process table, as a zombie.
+      expect(ProcessProbe.startTime(pid)).toBe(record.pidStart)
+      expect(ProcessProbe.isGone(record, record.hostId)).toBe(true)
+      expect(ProcessProbe.isGone(record, "another host")).toBe(false)
+    }))
 })
 
 

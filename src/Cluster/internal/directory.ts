@@ -32,6 +32,9 @@ export class NodeView {
   /** Who waits for this node to suspend (`whenSuspended`). */
   private readonly waiting = new Set<() => void>()
 
+  /** Called when remoting lost a connection to a member (the cluster runs the reaper now). */
+  onUnreachable: () => void = () => {}
+
   constructor(public self: Incarnation, suspended = false) {
     this.isSuspended = suspended
   }
@@ -269,6 +272,7 @@ export class Directory implements ClusterHooks {
   }
 
   unreachable(node: string): void {
+    this.port.onUnreachable()
     const suspicion = this.suspects.get(node)
     if (suspicion === undefined) this.suspects.set(node, { since: this.now(), probing: false })
     else suspicion.since = this.now()

@@ -248,8 +248,46 @@ export class Grains implements GrainHooks {
       }) as Pid.Pid)
   }
 
-  /** Runs `f` on the PID of the grain's activation; follows redirects, retries what nothing processed. */
+  /**
+   * Runs `f` on the PID of the grain's activation; follows redirects, retries
+   * what nothing processed. A grain that is active here or whose route is
+   * known takes the short way: `f` on that PID, and only its failure enters
+   * the machinery below (a retry schedule per call cost ten times the ask).
+   */
   send<A, E>(name: string, def: AnyDefinition, f: (pid: Pid.Pid) => Effect.Effect<A, E>): Effect.Effect<A, unknown> {
+    return Effect.suspend(() => {
+      const pid = this.known(name)
+      if (pid === undefined) return this.sendRouted(name, def, f, 0)
+      return Effect.catchAll(f(pid), (error) => {
+        if (error instanceof GrainMoved) {
+          if (this.settings.maxHops < 1) return Effect.fail(error)
+          this.redirect(name, error, def)
+          return this.sendRouted(name, def, f, 1)
+        }
+        if (!isTransient(error)) return Effect.fail(error)
+        this.forget(name)
+        return this.sendRouted(name, def, f, 0)
+      })
+    })
+  }
+
+  /** The PID of the grain's activation when it is known without waiting: active here, or a remembered route. */
+  private known(name: string): Pid.Pid | undefined {
+    if (!this.waiting.has(name)) {
+      const cell = this.impl.lookup(name)
+      if (cell !== undefined) return cell.pid as Pid.Pid
+    }
+    this.fresh()
+    const route = this.routes.get(name)
+    return route === undefined || route === "local" ? undefined : route
+  }
+
+  private sendRouted<A, E>(
+    name: string,
+    def: AnyDefinition,
+    f: (pid: Pid.Pid) => Effect.Effect<A, E>,
+    firstHop: number
+  ): Effect.Effect<A, unknown> {
     const once = (hops: number): Effect.Effect<A, unknown> =>
       Effect.flatMap(Effect.suspend(() => this.target(name, def)), f).pipe(
         Effect.catchIf((error): error is GrainMoved => error instanceof GrainMoved, (moved) => {
@@ -258,7 +296,7 @@ export class Grains implements GrainHooks {
           return once(hops + 1)
         })
       )
-    return once(0).pipe(
+    return once(firstHop).pipe(
       Effect.tapError((error) => Effect.sync(() => isTransient(error) && this.forget(name))),
       Effect.retry({ while: isTransient, schedule: this.retry })
     )

@@ -16,7 +16,7 @@
  * State changes and the events they publish happen under one lock, so every
  * subscriber sees them in the order they happened.
  */
-import { Duration, Effect, Either, Option, Schedule, type Scope, SubscriptionRef } from "effect"
+import { Duration, Effect, Either, Option, Queue, Schedule, type Scope, SubscriptionRef } from "effect"
 import type * as ActorSystem from "../../ActorSystem.js"
 import * as Events from "../../EventStream.js"
 import { implOf } from "../../internal/system.js"
@@ -247,7 +247,14 @@ export const make = (
 
     yield* Effect.forkScoped(Effect.repeat(heartbeat, Schedule.spaced(config.heartbeat)))
     yield* Effect.forkScoped(deadlineWatch)
-    yield* Effect.forkScoped(Effect.repeat(reap, Schedule.spaced(config.reapInterval)))
+    // Every `reapInterval`, or at once when remoting lost a connection to a
+    // member (`reapNow`): on one host a killed process is then declared dead
+    // within milliseconds rather than at the next tick.
+    const wake = yield* Queue.sliding<void>(1)
+    yield* Effect.forkScoped(Effect.forever(Effect.zipRight(
+      reap,
+      Effect.raceFirst(Effect.sleep(config.reapInterval), Queue.take(wake))
+    )))
 
     const leave = Effect.gen(function*() {
       const incarnation = yield* locked(Effect.gen(function*() {
@@ -281,7 +288,8 @@ export const make = (
         }
         return done
       }),
-      leave
+      leave,
+      reapNow: Effect.asVoid(Queue.offer(wake, undefined))
     }
     return service
   })

@@ -52,6 +52,15 @@ export const make = (
       kinds: kinds.map((def) => def.kind)
     })
     const view = new NodeView(yield* membership.self.get)
+    // At most one early reap per 50 ms, whatever the number of lost connections or undelivered tells.
+    const reapClock = yield* Effect.clock
+    let nudged = Number.NEGATIVE_INFINITY
+    view.onUnreachable = () => {
+      const now = reapClock.unsafeCurrentTimeMillis()
+      if (now - nudged < 50) return
+      nudged = now
+      Effect.runFork(membership.reapNow)
+    }
     const initial = yield* membership.view.get
     view.update(initial)
     const node = yield* build({

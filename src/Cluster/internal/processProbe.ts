@@ -9,16 +9,19 @@ import { readFileSync, readlinkSync } from "node:fs"
 import type { HostProcess } from "../ClusterStore.js"
 
 /** The start time of a process, in clock ticks since boot; undefined when unreadable. */
-export const startTime = (pid: number): number | undefined => {
+const statFields = (pid: number): Array<string> | undefined => {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
     // The command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-    const value = Number(fields[19])
-    return Number.isFinite(value) ? value : undefined
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")
   } catch {
     return undefined
   }
+}
+
+export const startTime = (pid: number): number | undefined => {
+  const value = Number(statFields(pid)?.[19])
+  return Number.isFinite(value) ? value : undefined
 }
 
 /** This host's identity, or undefined where there is no /proc (no proof then). */
@@ -47,6 +50,10 @@ export const isGone = (other: HostProcess, host: string | undefined): boolean =>
     if ((error as { readonly code?: string }).code === "ESRCH") return true
     if ((error as { readonly code?: string }).code !== "EPERM") return false
   }
-  const start = startTime(other.pid)
-  return start !== undefined && start !== other.pidStart
+  const fields = statFields(other.pid)
+  if (fields === undefined) return false
+  // A zombie (`Z`, or `X` being reaped) has exited, whichever process it was: only its parent's wait is missing.
+  if (fields[0] === "Z" || fields[0] === "X") return true
+  const start = Number(fields[19])
+  return Number.isFinite(start) && start !== other.pidStart
 }
