@@ -90,8 +90,17 @@ export const incarnationKey = (node: Incarnation): string => `${node.nodeId}#${n
 
 /** A spawn through `Cluster.spawn`: the options that travel with the name. */
 export class TravelRequest {
+  private encoded: Uint8Array | undefined = undefined
   constructor(readonly travel: Travel.Travel) {}
+
+  /** The row's `args`, encoded once however many claims use this request (never mutated). */
+  get args(): Uint8Array {
+    return this.encoded ??= Travel.encode(this.travel)
+  }
 }
+
+/** The claim of a spawn that brought no options. */
+const noTravel = new TravelRequest({})
 
 /** A spawn of a row this node already holds (adopted, or handed over): its fence. */
 export class AdoptedRequest {
@@ -182,13 +191,14 @@ export class Directory implements ClusterHooks {
     return Effect.suspend(() => {
       const self = this.port.self
       if (this.port.suspended) return Effect.fail(new ClusterSuspended({ node: self.nodeId, actorName: name }))
-      const travel: Travel.Travel = request instanceof TravelRequest ? request.travel : {}
+      const traveling = request instanceof TravelRequest ? request : noTravel
+      const travel = traveling.travel
       const claim: ClaimRequest = {
         name,
         kind: def.kind,
         relocate: travel.relocate ?? (this.relocateByDefault && this.kinds.has(def.kind)),
         role: travel.role,
-        args: Travel.encode(travel)
+        args: traveling.args
       }
       return Effect.matchEffect(this.claimWhileActive(claim), {
         onFailure: (error) =>

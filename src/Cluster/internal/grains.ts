@@ -24,6 +24,7 @@
  * @internal
  */
 import { Duration, Effect, Either, Runtime, Schedule } from "effect"
+import type * as Actor from "../../Actor.js"
 import * as Address from "../../Address.js"
 import { ActorNotFound, ActorStopped, ClusterSuspended, GrainMoved, KindNotRegistered, TooManyGrains } from "../../Errors.js"
 import type { Tagged } from "../../Message.js"
@@ -91,6 +92,8 @@ export class Grains implements GrainHooks {
   /** Where grains this node was asked to activate are active instead, for the same view version. */
   private moved = new Map<string, GrainMoved>()
   private routesVersion = -1
+  /** The spawn options and claim request of each kind's activations (`travelOf`). */
+  private readonly travels = new Map<AnyDefinition, { readonly options: Actor.SpawnOptions; readonly request: TravelRequest }>()
   private readonly retry: Schedule.Schedule<unknown, unknown>
 
   constructor(
@@ -185,13 +188,8 @@ export class Grains implements GrainHooks {
       if (this.resident.size >= this.settings.maxResident) {
         return Effect.fail(new TooManyGrains({ node: self, grain: GrainName.describe(name), limit: this.settings.maxResident }))
       }
-      const travel: Travel.Travel = {
-        relocate: this.settings.eager.has(def.kind),
-        ...(def.options.passivateAfter === undefined
-          ? { passivateAfterMillis: Math.max(1, Math.round(Duration.toMillis(this.settings.passivateAfter))) }
-          : {})
-      }
-      const spawn = this.impl.spawn(def, name, Travel.toSpawnOptions(travel), undefined, new TravelRequest(travel))
+      const { options, request } = this.travelOf(def)
+      const spawn = this.impl.spawn(def, name, options, undefined, request)
       return Effect.matchEffect(spawn as unknown as Effect.Effect<Pid.Pid, { readonly _tag: string }>, {
         onSuccess: () => this.cellOf(name),
         onFailure: (error): Effect.Effect<Cell, unknown> => {
@@ -211,6 +209,21 @@ export class Grains implements GrainHooks {
       Effect.catchIf((error) => error instanceof StillReleasing, () =>
         Effect.fail(new ClusterSuspended({ node: self, actorName: name })))
     )
+  }
+
+  /** What an activation of `def` spawns with and claims with: the same for every grain of the kind, built once. */
+  private travelOf(def: AnyDefinition): { readonly options: Actor.SpawnOptions; readonly request: TravelRequest } {
+    const known = this.travels.get(def)
+    if (known !== undefined) return known
+    const travel: Travel.Travel = {
+      relocate: this.settings.eager.has(def.kind),
+      ...(def.options.passivateAfter === undefined
+        ? { passivateAfterMillis: Math.max(1, Math.round(Duration.toMillis(this.settings.passivateAfter))) }
+        : {})
+    }
+    const built = { options: Travel.toSpawnOptions(travel), request: new TravelRequest(travel) }
+    this.travels.set(def, built)
+    return built
   }
 
   private cellOf(name: string): Effect.Effect<Cell, ActorStopped> {
