@@ -8,34 +8,51 @@
  *
  * @internal
  */
-import { Deferred, Effect, Queue, type Scope } from "effect"
+import { Cause, Effect, Exit, FiberId, Queue, type Scope } from "effect"
 
 interface Pending<I, O, E> {
   readonly input: I
-  readonly deferred: Deferred.Deferred<O, E>
+  readonly done: (exit: Exit.Exit<O, E>) => void
+}
+
+/**
+ * A batcher: call it for an Effect of one input's output, or `submit` an
+ * input with a callback that receives the answer (no fiber, no Deferred:
+ * what a caller racing the answer against something else needs).
+ *
+ * @internal
+ */
+export interface Batcher<I, O, E> {
+  (input: I): Effect.Effect<O, E>
+  readonly submit: (input: I, done: (exit: Exit.Exit<O, E>) => void) => void
 }
 
 /**
  * Starts a batcher in the scope: `run` receives up to `maxBatch` inputs and
  * answers one output per input, in order; at most `inFlight` runs at once.
- * A failure of `run` fails every call of its batch.
  */
 export const make = <I, O, E>(
   run: (inputs: ReadonlyArray<I>) => Effect.Effect<ReadonlyArray<O>, E>,
   maxBatch: number,
   inFlight = 1
-): Effect.Effect<(input: I) => Effect.Effect<O, E>, never, Scope.Scope> =>
+): Effect.Effect<Batcher<I, O, E>, never, Scope.Scope> =>
   Effect.gen(function*() {
     const queue = yield* Effect.acquireRelease(Queue.unbounded<Pending<I, O, E>>(), Queue.shutdown)
     const slots = yield* Effect.makeSemaphore(inFlight)
     const flush = (batch: ReadonlyArray<Pending<I, O, E>>) =>
-      Effect.matchCauseEffect(run(batch.map((pending) => pending.input)), {
-        onFailure: (cause) => Effect.forEach(batch, (pending) => Deferred.failCause(pending.deferred, cause)),
-        onSuccess: (outputs) =>
-          Effect.forEach(batch, (pending, i) =>
-            i < outputs.length
-              ? Deferred.succeed(pending.deferred, outputs[i] as O)
-              : Deferred.die(pending.deferred, new Error("batcher: the batch answered fewer outputs than inputs")))
+      Effect.matchCause(run(batch.map((pending) => pending.input)), {
+        onFailure: (cause) => {
+          for (const pending of batch) pending.done(Exit.failCause(cause))
+        },
+        onSuccess: (outputs) => {
+          batch.forEach((pending, i) =>
+            pending.done(
+              i < outputs.length
+                ? Exit.succeed(outputs[i] as O)
+                : Exit.die(new Error("batcher: the batch answered fewer outputs than inputs"))
+            )
+          )
+        }
       })
     // A slot is taken before the batch is: while every slot is busy, calls gather into the next batch.
     yield* Queue.take(queue).pipe(
@@ -47,7 +64,10 @@ export const make = <I, O, E>(
       Effect.forever,
       Effect.forkScoped
     )
-    return (input: I) =>
-      Effect.flatMap(Deferred.make<O, E>(), (deferred) =>
-        Effect.zipRight(Queue.offer(queue, { input, deferred }), Deferred.await(deferred)))
+    const submit = (input: I, done: (exit: Exit.Exit<O, E>) => void): void => {
+      // A batcher whose scope closed answers as its queue would: interrupted.
+      if (!queue.unsafeOffer({ input, done })) done(Exit.failCause(Cause.interrupt(FiberId.none)))
+    }
+    const call = (input: I): Effect.Effect<O, E> => Effect.async<O, E>((resume) => submit(input, resume))
+    return Object.assign(call, { submit })
   })

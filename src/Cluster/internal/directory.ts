@@ -8,7 +8,7 @@
  *
  * @internal
  */
-import { Effect, Either, Fiber, Option, Runtime, Schedule } from "effect"
+import { Effect, Either, Exit, Option, Runtime, Schedule } from "effect"
 import * as Address from "../../Address.js"
 import { ClusterSuspended, NameTaken, SpawnFailed } from "../../Errors.js"
 import type * as Pid from "../../Pid.js"
@@ -18,6 +18,7 @@ import type { StoreUnavailable } from "../ClusterError.js"
 import type { ClaimRequest, ClaimResult, Entry, Incarnation, Member, Service as Store, View } from "../ClusterStore.js"
 import { isGrainName } from "./grainName.js"
 import * as Travel from "./travel.js"
+import type * as Batcher from "./batcher.js"
 
 /**
  * This node's mirror of membership: who it is, whether it is suspended, and
@@ -29,7 +30,7 @@ export class NodeView {
   private list: ReadonlyArray<Member> = []
   version = -1
   private isSuspended: boolean
-  /** Who waits for this node to suspend (`whenSuspended`). */
+  /** Who waits for this node to suspend (`onSuspended`). */
   private readonly waiting = new Set<() => void>()
 
   /** Called when remoting lost a connection to a member (the cluster runs the reaper now). */
@@ -50,16 +51,15 @@ export class NodeView {
     for (const wake of [...this.waiting]) wake()
   }
 
-  /** Completes once this node is suspended (at once if it is). */
-  readonly whenSuspended: Effect.Effect<void> = Effect.async<void>((resume) => {
-    if (this.isSuspended) return resume(Effect.void)
-    const wake = () => {
-      this.waiting.delete(wake)
-      resume(Effect.void)
+  /** Calls `wake` once when this node suspends (not if it already is); answers how to take the call back. */
+  onSuspended(wake: () => void): () => void {
+    const once = () => {
+      this.waiting.delete(once)
+      wake()
     }
-    this.waiting.add(wake)
-    return Effect.sync(() => this.waiting.delete(wake))
-  })
+    this.waiting.add(once)
+    return () => this.waiting.delete(once)
+  }
 
   /** Takes a newer view; answers whether anything changed. */
   update(view: View): boolean {
@@ -169,7 +169,7 @@ export class Directory implements ClusterHooks {
     readonly impl: SystemImpl,
     readonly store: Store,
     readonly port: NodeView,
-    private readonly claims: (request: ClaimRequest) => Effect.Effect<ClaimResult, StoreUnavailable>,
+    private readonly claims: Batcher.Batcher<ClaimRequest, ClaimResult, StoreUnavailable>,
     private readonly lookups: (name: string) => Effect.Effect<Entry | undefined, StoreUnavailable>,
     private readonly runtime: Runtime.Runtime<never>,
     /** The kinds this node registered (relocatable by default). */
@@ -231,15 +231,36 @@ export class Directory implements ClusterHooks {
     const giveBack = (result: ClaimResult) => {
       if (result._tag === "Claimed") this.release(claim.name, result.fence)
     }
-    return Effect.gen(this, function*() {
-      const answer = yield* Effect.forkDaemon(this.claims(claim))
-      const first = yield* Effect.raceFirst(Fiber.join(answer), Effect.as(this.port.whenSuspended, undefined))
-      if (first !== undefined && !this.port.suspended) return first
-      if (first !== undefined) giveBack(first)
-      else yield* Effect.forkDaemon(Effect.ignore(Effect.tap(Fiber.join(answer), (result) => Effect.sync(() => giveBack(result)))))
-      return "suspended" as const
+    // One callback each way, no fiber: this runs once per spawn and per grain activation.
+    return Effect.async<ClaimResult | "suspended", StoreUnavailable>((resume) => {
+      if (this.port.suspended) return resume(Effect.succeed("suspended"))
+      let settled = false
+      const forget = this.port.onSuspended(() => {
+        if (settled) return
+        settled = true
+        resume(Effect.succeed("suspended"))
+      })
+      this.claims.submit(claim, (exit) => {
+        forget()
+        if (settled) {
+          // Answered after this node suspended, or after the caller gave up: no actor starts under it.
+          if (Exit.isSuccess(exit)) giveBack(exit.value)
+          return
+        }
+        settled = true
+        if (Exit.isSuccess(exit) && this.port.suspended) {
+          giveBack(exit.value)
+          return resume(Effect.succeed("suspended"))
+        }
+        resume(exit)
+      })
+      return Effect.sync(() => {
+        forget()
+        settled = true
+      })
     })
   }
+
 
   bind(cell: Cell, fence: number): void {
     this.fences.set(cell, fence)
