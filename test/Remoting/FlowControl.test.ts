@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Fiber, Option, Queue } from "effect"
+import { Context, Effect, Either, Fiber, Layer, Option, Queue } from "effect"
 import * as Net from "node:net"
-import { type Pid, RemoteClient } from "../../src/index.js"
+import { ActorSystem, type Pid, RemoteClient, Remoting, Transport } from "../../src/index.js"
 import { Append, blackHole, Counter, GetCount, GetList, scopedNode, SlowSink, startNode } from "./fixtures.js"
 import { FrameType, openAuthenticated, rawFrame } from "./wire.js"
 import { Packr } from "msgpackr"
@@ -24,6 +24,52 @@ describe("H3 flow control by credit", () => {
       // The handshake never completes: 8 tells use the window, the sender is suspended on the 9th.
       expect(Option.isNone(yield* Fiber.poll(sender))).toBe(true)
       yield* Fiber.interrupt(sender)
+    }))
+
+  it.scopedLive("a sender that keeps the thread lets the event loop run while its link is congested", () =>
+    Effect.gen(function*() {
+      const b = yield* scopedNode("b")
+      // TCP whose links can be made to report a full write buffer.
+      let congested = false
+      const tcp = Transport.makeTcp()
+      const transport: Transport.Service = {
+        listen: tcp.listen,
+        connect: (host, port, handler) => {
+          const link = tcp.connect(host, port, handler)
+          return {
+            write: (bytes) => link.write(bytes),
+            get pendingBytes() {
+              return congested ? 1 << 30 : link.pendingBytes
+            },
+            close: () => link.close(),
+            end: () => link.end(),
+            remote: link.remote
+          }
+        }
+      }
+      const context = yield* Layer.build(
+        Remoting.layer({ kinds: [Counter] }).pipe(
+          Layer.provideMerge(ActorSystem.layer({ name: "a" })),
+          Layer.provide(Layer.succeed(Transport.Transport, transport))
+        )
+      )
+      const remoting = Context.get(context, Remoting.Remoting)
+      const counter = yield* remoting.spawn({ host: "127.0.0.1", port: b.port }, Counter, "counter")
+      expect(yield* counter.ask(new GetList())).toEqual([])
+      congested = true
+      let sent = 0
+      let sentWhenTheLoopRan = -1
+      setImmediate(() => {
+        sentWhenTheLoopRan = sent
+        congested = false
+      })
+      // One fiber telling in a loop: it never lets the event loop run unless a tell waits.
+      for (let n = 0; n < 5000; n++) {
+        yield* counter.tell(new Append({ n }))
+        sent++
+      }
+      expect(sentWhenTheLoopRan).toBe(0)
+      expect(yield* counter.ask(new GetList())).toEqual(Array.from({ length: 5000 }, (_, n) => n))
     }))
 
   it.scopedLive("a small window still delivers everything, in order", () =>

@@ -17,7 +17,8 @@ import {
 } from "../../Errors.js"
 import type { Tagged } from "../../Message.js"
 import type * as Pid from "../../Pid.js"
-import { RemotePid } from "../../Remoting/internal/connection.js"
+import { encodeIfSure, queueEncoded, RemotePid } from "../../Remoting/internal/connection.js"
+import { presentAsSyncStep } from "../../internal/effectInternals.js"
 import type { AnyDefinition, SystemImpl } from "../../internal/system.js"
 import type { StoreUnavailable } from "../ClusterError.js"
 import type { Member } from "../ClusterStore.js"
@@ -311,6 +312,8 @@ export class ClusterNode {
  * send, two run-loop steps: no suspend, closure or error handler on top).
  */
 class TellByName extends Effectable.Class<void, unknown> {
+  pid: RemotePid | undefined = undefined
+  encoded: Record<string, unknown> | undefined = undefined
   constructor(readonly node: ClusterNode, readonly name: string, readonly message: Tagged) {
     super()
   }
@@ -319,3 +322,16 @@ class TellByName extends Effectable.Class<void, unknown> {
     return this.node.tellNow(this.name, this.message)
   }
 }
+
+// To a cached remote PID whose tell can neither wait nor fail, a tell by name is one sync step, as a
+// tell to that PID is (`RemoteTell`); otherwise `commit` resolves and tells.
+presentAsSyncStep(
+  TellByName.prototype,
+  (tell) => {
+    const pid = tell.node.directory.cached(tell.name)
+    if (!(pid instanceof RemotePid)) return false
+    tell.pid = pid
+    return (tell.encoded = encodeIfSure(pid, tell.message)) !== undefined
+  },
+  (tell) => queueEncoded(tell.pid!, tell.encoded!)
+)

@@ -131,6 +131,9 @@ const HANDSHAKE = 1
 const OPEN = 2
 const CLOSED = 3
 
+/** Written bytes a link may hold before senders let the event loop run (see `Connection.congested`). */
+const CONGESTED_BYTES = 64 * 1024
+
 /** A connection to one remote node. */
 export class Connection implements Transport.LinkHandler {
   readonly node: string
@@ -186,6 +189,37 @@ export class Connection implements Transport.LinkHandler {
 
   get closed(): boolean {
     return this.state === CLOSED
+  }
+
+  /**
+   * Whether the link holds more written bytes than the operating system has
+   * taken (`CONGESTED_BYTES`). Writes complete in the event loop (a TLS
+   * socket encrypts its next write only when the previous one completed):
+   * a sender that keeps the thread must then let the loop run, or the node
+   * on the other side idles while bytes wait here.
+   */
+  get congested(): boolean {
+    return this.link !== undefined && this.link.pendingBytes > CONGESTED_BYTES
+  }
+
+  /** Lets the event loop run until the link is no longer congested (or closed). */
+  get uncongested(): Effect.Effect<void> {
+    return Effect.async<void>((resume) => {
+      // Raw timers on purpose, as for the credit poll (Server.ts): this follows the socket, not a clock.
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const immediate = setImmediate(() => {
+        if (!this.congested || this.closed) return resume(Effect.void)
+        const poll = () => {
+          if (!this.congested || this.closed) return resume(Effect.void)
+          timer = setTimeout(poll, 1)
+        }
+        poll()
+      })
+      return Effect.sync(() => {
+        clearImmediate(immediate)
+        if (timer !== undefined) clearTimeout(timer)
+      })
+    })
   }
 
   // ------------------------------------------------------------- link events
@@ -690,16 +724,25 @@ class RemoteTell extends Effectable.Class<void, DecodeError | UnknownMessage | M
 
 presentAsSyncStep(
   RemoteTell.prototype,
-  (tell) => {
-    if (!tell.pid.acceptsSurely(tell.message)) return false
-    tell.encoded = Codec.encodeByCopy(tell.message)
-    return tell.encoded !== undefined
-  },
-  (tell) => {
-    const pid = tell.pid
-    pid.connection.offer(pid.path, currentSender(), tell.encoded, undefined)
-  }
+  (tell) => (tell.encoded = encodeIfSure(tell.pid, tell.message)) !== undefined,
+  (tell) => queueEncoded(tell.pid, tell.encoded!)
 )
+
+/**
+ * The encoding of an untraced tell of `message` to `pid` when it can be
+ * queued at once and can neither wait nor fail (a tag of the protocol, a
+ * class that encodes by copying its fields, credit on an open connection
+ * that is not congested); `undefined` otherwise. With `queueEncoded` in the
+ * same synchronous turn: the fast path of a remote tell, and of a tell by
+ * name to a cached remote PID.
+ */
+export const encodeIfSure = (pid: RemotePid, message: Tagged): Record<string, unknown> | undefined =>
+  pid.pool.tracer === undefined && pid.acceptsSurely(message) ? Codec.encodeByCopy(message) : undefined
+
+/** Queues what `encodeIfSure` answered (it cannot fail then). */
+export const queueEncoded = (pid: RemotePid, encoded: Record<string, unknown>): void => {
+  pid.connection.offer(pid.path, currentSender(), encoded, undefined)
+}
 
 /** The PID of an actor on another node. Holding one opens nothing: the first send does. */
 export class RemotePid implements Pid.Pid<Tagged> {
@@ -753,7 +796,7 @@ export class RemotePid implements Pid.Pid<Tagged> {
   acceptsSurely(message: Tagged): boolean {
     if (this.tags !== undefined && !this.tags.has(message._tag)) return false
     const connection = this.connection
-    return connection.credit > 0 && !connection.closed
+    return connection.credit > 0 && !connection.closed && !connection.congested
   }
 
   /**
@@ -805,6 +848,9 @@ export class RemotePid implements Pid.Pid<Tagged> {
 
   private offer(from: string, encoded: unknown, tag: string, trace: string | undefined): Effect.Effect<void, MailboxFull> {
     const connection = this.connection
+    if (connection.congested) {
+      return Effect.zipRight(connection.uncongested, Effect.suspend(() => this.offer(from, encoded, tag, trace)))
+    }
     if (connection.offer(this.path, from, encoded, trace)) return Effect.void
     if (connection.closed) {
       // Refused at once (node down lately, pool full): a deadletter here.
