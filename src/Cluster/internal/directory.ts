@@ -261,7 +261,6 @@ export class Directory implements ClusterHooks {
     })
   }
 
-
   bind(cell: Cell, fence: number): void {
     this.fences.set(cell, fence)
     this.cache.delete(cell.name)

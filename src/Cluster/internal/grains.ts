@@ -273,10 +273,8 @@ export class Grains implements GrainHooks {
 
   /** The PID of the grain's activation when it is known without waiting: active here, or a remembered route. */
   private known(name: string): Pid.Pid | undefined {
-    if (!this.waiting.has(name)) {
-      const cell = this.impl.lookup(name)
-      if (cell !== undefined) return cell.pid as Pid.Pid
-    }
+    const here = this.activeHere(name)
+    if (here !== undefined) return here
     this.fresh()
     const route = this.routes.get(name)
     return route === undefined || route === "local" ? undefined : route
@@ -304,10 +302,8 @@ export class Grains implements GrainHooks {
 
   /** The PID to send to now: the local activation (activated first if needed), or a remote one. */
   private target(name: string, def: AnyDefinition): Effect.Effect<Pid.Pid, unknown> {
-    if (!this.waiting.has(name)) {
-      const cell = this.impl.lookup(name)
-      if (cell !== undefined) return Effect.succeed(cell.pid as Pid.Pid)
-    }
+    const here = this.activeHere(name)
+    if (here !== undefined) return Effect.succeed(here)
     const route = this.route(name, def)
     if (route instanceof KindNotRegistered) return Effect.fail(route)
     if (route !== "local") return Effect.succeed(route)
@@ -320,7 +316,12 @@ export class Grains implements GrainHooks {
     )
   }
 
-  /** Where a grain's messages go: a remembered route, else its owner by rendezvous over the view. */
+  /** The PID of the grain's activation on this node, unless an activation is still in flight here. */
+  private activeHere(name: string): Pid.Pid | undefined {
+    if (this.waiting.has(name)) return undefined
+    return this.impl.lookup(name)?.pid as Pid.Pid | undefined
+  }
+
   /** Forgets what was learned under an older view. */
   private fresh(): void {
     const version = this.directory.port.version
@@ -340,6 +341,7 @@ export class Grains implements GrainHooks {
     this.moved.set(name, moved)
   }
 
+  /** Where a grain's messages go: a remembered route, else its owner by rendezvous over the view. */
   private route(name: string, def: AnyDefinition): Route | KindNotRegistered {
     const view = this.directory.port
     this.fresh()
