@@ -221,6 +221,7 @@ export class Server implements InboundServer {
     }
     if (this.creditPending.size > 0) {
       this.creditArmed = true
+      // A raw timer, not the Effect Clock: see `armCredit` (it polls the cells, and must follow real time under TestClock).
       setTimeout(() => this.creditTick(), 1)
     }
   }

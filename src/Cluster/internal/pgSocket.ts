@@ -25,6 +25,8 @@ export const guarded = (stallMillis: number) => (): Net.Socket => {
     writtenAtLastAnswer = socket.bytesWritten
   })
   // Fires after `stallMillis` without a byte either way; an idle pooled connection is left alone.
+  // The socket's own inactivity timer, not the Effect Clock: the `pg` driver owns this socket outside
+  // any fiber, and the database answers in real time even when a test drives the Clock.
   socket.setTimeout(stallMillis, () => {
     if (socket.connecting || socket.bytesWritten > writtenAtLastAnswer) {
       socket.destroy(new Error(`PostgreSQL did not answer within ${stallMillis} ms: connection dropped`))

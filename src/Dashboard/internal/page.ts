@@ -125,6 +125,7 @@ const toast = (text, bad) => {
   el.textContent = text
   el.className = bad ? "bad" : "ok"
   clearTimeout(toast.timer)
+  // Browser code (this page's script), not the server's: there is no Effect Clock here.
   toast.timer = setTimeout(() => (el.className = "hidden"), 4000)
 }
 

@@ -205,7 +205,8 @@ export class Connection implements Transport.LinkHandler {
   /** Lets the event loop run until the link is no longer congested (or closed). */
   get uncongested(): Effect.Effect<void> {
     return Effect.async<void>((resume) => {
-      // Raw timers on purpose, as for the credit poll (Server.ts): this follows the socket, not a clock.
+      // Raw timers, not the Effect Clock, as for the credit poll (Server.ts): this waits for the socket to
+      // take bytes, which happens in real time even under TestClock (a test clock would freeze the sender).
       let timer: ReturnType<typeof setTimeout> | undefined
       const immediate = setImmediate(() => {
         if (!this.congested || this.closed) return resume(Effect.void)
