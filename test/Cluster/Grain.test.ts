@@ -124,6 +124,28 @@ const threeNodes = (oracle: Oracle, grains: { readonly maxResident?: number } = 
 const where = (node: ClusterNode, Cart: ReturnType<typeof makeCart>, id: string) =>
   withClock(Effect.flatMap(node.cluster.grain(Cart, id), (ref) => ref.ask(new Where())))
 
+/**
+ * Three nodes with 40 grains active (ids `${prefix}-i`), then a node `d`
+ * joins and becomes the owner of some of them, seen by every node: the ids
+ * it owns now (`movedIds`) and where each grain was active (`before`).
+ */
+const withJoinedOwner = (oracle: Oracle, prefix: string) =>
+  Effect.gen(function*() {
+    const { Cart, nodes, store } = yield* threeNodes(oracle)
+    const placement = yield* Rendezvous.make
+    const ids = Array.from({ length: 40 }, (_, i) => `${prefix}-${i}`)
+    const before = yield* Effect.forEach(ids, (id) => where(nodes[1]!, Cart, id))
+    const d = yield* startClusterNode(store, "d", { kinds: [Cart] })
+    yield* Effect.addFinalizer(() => d.close)
+    for (const node of nodes) {
+      yield* eventually(Effect.map(node.cluster.nodes, (members) => members.some((m) => m.nodeId === "d")))
+    }
+    const members = yield* nodes[0]!.cluster.nodes
+    const movedIds = ids.filter((id) => placement.pick(`~Cart~~${id}`, members.map(incarnationKey))?.startsWith("d#"))
+    expect(movedIds.length).toBeGreaterThan(0)
+    return { Cart, nodes, d, ids, before, movedIds }
+  })
+
 describe("I2 grains", () => {
   it.scoped("the first message activates a grain on its rendezvous owner, with one store write; later messages none", () =>
     Effect.gen(function*() {
@@ -199,18 +221,8 @@ describe("I2 grains", () => {
   it.scoped("a node that joins and becomes a grain's owner redirects its messages to the live activation", () =>
     Effect.gen(function*() {
       const oracle = new Oracle()
-      const { Cart, nodes, store } = yield* threeNodes(oracle)
-      const [a, b] = nodes as [ClusterNode, ClusterNode]
-      const placement = yield* Rendezvous.make
-      const ids = Array.from({ length: 40 }, (_, i) => `r-${i}`)
-      const before = yield* Effect.forEach(ids, (id) => where(b, Cart, id))
-      const d = yield* startClusterNode(store, "d", { kinds: [Cart] })
-      yield* Effect.addFinalizer(() => d.close)
-      yield* eventually(Effect.map(b.cluster.nodes, (members) => members.some((m) => m.nodeId === "d")))
-      yield* eventually(Effect.map(a.cluster.nodes, (members) => members.some((m) => m.nodeId === "d")))
-      const members = yield* b.cluster.nodes
-      const movedIds = ids.filter((id) => placement.pick(`~Cart~~${id}`, members.map(incarnationKey))?.startsWith("d#"))
-      expect(movedIds.length).toBeGreaterThan(0)
+      const { Cart, nodes, d, ids, before, movedIds } = yield* withJoinedOwner(oracle, "r")
+      const a = nodes[0]!
       // Their owner is d now, but they are active elsewhere: d redirects, the sender follows and remembers.
       for (const id of movedIds) {
         const ref = yield* a.cluster.grain(Cart, id)
@@ -230,19 +242,7 @@ describe("I2 grains", () => {
   it.scoped("a tell that a redirecting node sends on keeps its sender: the grain's reply to ctx.sender arrives", () =>
     Effect.gen(function*() {
       const oracle = new Oracle()
-      const { Cart, nodes, store } = yield* threeNodes(oracle)
-      const [a, b] = nodes as [ClusterNode, ClusterNode]
-      const placement = yield* Rendezvous.make
-      const ids = Array.from({ length: 40 }, (_, i) => `s-${i}`)
-      const before = yield* Effect.forEach(ids, (id) => where(b, Cart, id))
-      const d = yield* startClusterNode(store, "d", { kinds: [Cart] })
-      yield* Effect.addFinalizer(() => d.close)
-      for (const node of nodes) {
-        yield* eventually(Effect.map(node.cluster.nodes, (members) => members.some((m) => m.nodeId === "d")))
-      }
-      const members = yield* a.cluster.nodes
-      const movedIds = ids.filter((id) => placement.pick(`~Cart~~${id}`, members.map(incarnationKey))?.startsWith("d#"))
-      expect(movedIds.length).toBeGreaterThan(0)
+      const { Cart, nodes, d, ids, before, movedIds } = yield* withJoinedOwner(oracle, "s")
       // From a pinger on every old node: a ping from a node where the grain is not active goes to d (its owner
       // now), which sends it on to the live activation; the grain answers the pinger.
       const pingers = yield* Effect.forEach(nodes, (node) => node.system.spawn(makePinger(node.cluster, Cart), `pinger-${node.id}`))

@@ -6,25 +6,18 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
-import { join } from "node:path"
-import { killOneMidConversation, type Setup, spawnFromEveryNode, tempDir } from "./killScenario.js"
+import { killOneMidConversation, spawnFromEveryNode, sqliteSetup } from "./killScenario.js"
 import { expectSafeFailover } from "./failover.js"
-
-const sqlite = Effect.map(tempDir, (dir): Setup => ({
-  storeKind: "sqlite",
-  store: join(dir, "cluster.db"),
-  oracle: join(dir, "oracle.db")
-}))
 
 describe("I4 kill -9 of a node process (SQLite)", () => {
   it.scopedLive("its actors come back on the survivors; the oracle never sees two owners of a name", () =>
     Effect.gen(function*() {
-      expectSafeFailover(yield* killOneMidConversation(yield* sqlite))
+      expectSafeFailover(yield* killOneMidConversation(yield* sqliteSetup))
     }), 180_000)
 
   it.scopedLive("three processes spawning one name at once: exactly one actor", () =>
     Effect.gen(function*() {
-      const { exits, owner } = yield* spawnFromEveryNode(yield* sqlite, "the-one")
+      const { exits, owner } = yield* spawnFromEveryNode(yield* sqliteSetup, "the-one")
       expect(exits.filter(Exit.isSuccess)).toHaveLength(1)
       for (const exit of exits) if (Exit.isFailure(exit)) expect(JSON.stringify(exit.cause)).toContain("NameTaken")
       expect(owner?.live).toBe(true)

@@ -34,6 +34,13 @@ export const tempDir = Effect.acquireRelease(
   (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
 )
 
+/** Nodes on one SQLite file and an oracle file, both in a temporary directory removed with the scope. */
+export const sqliteSetup: Effect.Effect<Setup, never, Scope.Scope> = Effect.map(tempDir, (dir): Setup => ({
+  storeKind: "sqlite",
+  store: join(dir, "cluster.db"),
+  oracle: join(dir, "oracle.db")
+}))
+
 /** Starts a node process and waits for `READY`; killed when the scope closes. */
 const startNode = (setup: Setup, nodeId: string) =>
   Effect.acquireRelease(

@@ -146,6 +146,20 @@ const member = (store: ClusterStore.Service, who: ClusterStore.Incarnation) =>
   Effect.map(Effect.orDie(store.view()), (view) =>
     Option.getOrThrow(view).members.find((m) => m.nodeId === who.nodeId && m.epoch === who.epoch))
 
+/**
+ * What every partition test starts from: a schema of its own, a proxy in
+ * front of PostgreSQL, the nodes' timings (a lease of `ttl`) and the shared
+ * log; `direct` and `proxied` are the store URLs without and through the proxy.
+ */
+const setting = (ttl: Timings["ttl"]) =>
+  Effect.gen(function*() {
+    const db = yield* schema
+    const proxy = yield* tcpProxy({ host: "127.0.0.1", port: 5432 })
+    const timings: Timings = { ttl, heartbeat: "500 millis", margin: "1 second", reapInterval: "250 millis" }
+    const log: Array<Entry> = []
+    return { proxy, timings, log, direct: pgUrl(db), proxied: pgUrl(db, proxy.port) }
+  })
+
 const everyoneSees = (nodes: ReadonlyArray<Node>) =>
   until(
     "every node sees every member",
@@ -195,13 +209,10 @@ describe("issue 10: a node partitioned from PostgreSQL (TCP proxy)", () => {
 
   it.scopedLive("the cut-off node suspends before its actors reappear elsewhere, refuses spawns, and rejoins under a new epoch", () =>
     Effect.gen(function*() {
-      const db = yield* schema
-      const proxy = yield* tcpProxy({ host: "127.0.0.1", port: 5432 })
-      const timings: Timings = { ttl: "3 seconds", heartbeat: "500 millis", margin: "1 second", reapInterval: "250 millis" }
-      const log: Array<Entry> = []
-      const a = yield* startNode("a", pgUrl(db, proxy.port), timings, log)
-      const b = yield* startNode("b", pgUrl(db), timings, log)
-      const c = yield* startNode("c", pgUrl(db), timings, log)
+      const { direct, log, proxied, proxy, timings } = yield* setting("3 seconds")
+      const a = yield* startNode("a", proxied, timings, log)
+      const b = yield* startNode("b", direct, timings, log)
+      const c = yield* startNode("c", direct, timings, log)
       yield* everyoneSees([a, b, c])
       yield* Effect.addFinalizer(() => proxy.heal) // a failed check while cut off: the nodes close on a healed link
       for (const name of names) yield* a.cluster.spawn(a.kind, name)
@@ -310,13 +321,10 @@ describe("issue 10: a node partitioned from PostgreSQL (TCP proxy)", () => {
 
   it.scopedLive("an outage shorter than the lease moves nothing: same epoch, owners, fences and actor state", () =>
     Effect.gen(function*() {
-      const db = yield* schema
-      const proxy = yield* tcpProxy({ host: "127.0.0.1", port: 5432 })
-      const timings: Timings = { ttl: "4 seconds", heartbeat: "500 millis", margin: "1 second", reapInterval: "250 millis" }
-      const log: Array<Entry> = []
-      const b = yield* startNode("b", pgUrl(db), timings, log)
-      const c = yield* startNode("c", pgUrl(db), timings, log)
-      const a = yield* startNode("a", pgUrl(db, proxy.port), timings, log)
+      const { direct, log, proxied, proxy, timings } = yield* setting("4 seconds")
+      const b = yield* startNode("b", direct, timings, log)
+      const c = yield* startNode("c", direct, timings, log)
+      const a = yield* startNode("a", proxied, timings, log)
       yield* everyoneSees([a, b, c])
       for (const name of names) yield* a.cluster.spawn(a.kind, name)
       for (const name of names) yield* b.cluster.sendAsync(name, new Increment({ by: 1 }))
@@ -349,12 +357,9 @@ describe("issue 10: a node partitioned from PostgreSQL (TCP proxy)", () => {
     }))
   it.scopedLive("a partition that drops the open connections for good: the node rejoins over new ones", () =>
     Effect.gen(function*() {
-      const db = yield* schema
-      const proxy = yield* tcpProxy({ host: "127.0.0.1", port: 5432 })
-      const timings: Timings = { ttl: "3 seconds", heartbeat: "500 millis", margin: "1 second", reapInterval: "250 millis" }
-      const log: Array<Entry> = []
-      const a = yield* startNode("a", pgUrl(db, proxy.port), timings, log, "2 seconds")
-      const b = yield* startNode("b", pgUrl(db), timings, log)
+      const { direct, log, proxied, proxy, timings } = yield* setting("3 seconds")
+      const a = yield* startNode("a", proxied, timings, log, "2 seconds")
+      const b = yield* startNode("b", direct, timings, log)
       yield* everyoneSees([a, b])
       yield* Effect.addFinalizer(() => proxy.heal)
       const few = names.slice(0, 4)

@@ -7,19 +7,12 @@
  */
 import { describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { join } from "node:path"
 import { expectGrainsBack, killUnderGrains } from "../Cluster/grainKill.js"
-import { type Setup, tempDir } from "../Cluster/killScenario.js"
-
-const sqlite = Effect.map(tempDir, (dir): Setup => ({
-  storeKind: "sqlite",
-  store: join(dir, "cluster.db"),
-  oracle: join(dir, "oracle.db")
-}))
+import { sqliteSetup } from "../Cluster/killScenario.js"
 
 describe("I2 grains under kill -9 of a node process (SQLite)", () => {
   it.scopedLive("10,000 grains over three nodes, one killed: every grain answers again, never two at a time", () =>
     Effect.gen(function*() {
-      expectGrainsBack(yield* killUnderGrains(yield* sqlite, 10_000))
+      expectGrainsBack(yield* killUnderGrains(yield* sqliteSetup, 10_000))
     }), 300_000)
 })
